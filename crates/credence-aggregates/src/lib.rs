@@ -1,1 +1,54 @@
-//! The customer account aggregate (in progress).
+//! The customer account: Credence's consistency boundary for credit decisions.
+//!
+//! One customer's stream folds into a [`CustomerAccount`]; a [`Command`] is
+//! decided against it:
+//!
+//! ```text
+//! decide(&account, &command, now, &calendar) -> Result<Vec<Event>, Rejection>
+//! account.apply(&envelope)                    // total: never fails, never decides
+//! ```
+//!
+//! The account knows the terms; open orders and their undelivered value;
+//! receivables with due dates and open amounts; payments and where their
+//! money went; credit balance from overpayment; pending payment orders;
+//! promises; delay explanations; reminders sent; the standing set by policy
+//! decisions; and the derived debt, overdue debt and exposure.
+//!
+//! # Payment allocation
+//!
+//! A payment pays the receivables it names, with the amounts it names; the
+//! rest goes to open receivables by oldest due date first (then oldest issue
+//! date, then id); what is left becomes credit balance, which the next
+//! receivables consume as they are issued, oldest credit first. A reversal
+//! reopens exactly what the payment paid, directly or through its credit, and
+//! removes its unused credit. A payment never pays a receivable issued after
+//! its value date.
+//!
+//! # Invariants
+//!
+//! * **Pure.** No IO, no clock, no randomness; `now` and the calendar are
+//!   arguments. The same inputs always decide the same events.
+//! * **A rejection records nothing.** Every invalid command returns a typed
+//!   [`Rejection`] and no events.
+//! * **Money is conserved.** debt = delivered value − allocated payments; no
+//!   receivable's open amount is negative or above its amount; a payment's
+//!   allocations plus its unallocated credit equal its amount.
+//! * **Cost does not grow with history.** Totals are maintained per event;
+//!   commands touch only the entities they name and the open receivables.
+
+mod account;
+mod command;
+mod decide;
+mod rejection;
+pub mod testing;
+
+pub use account::{
+    CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus, Payment, PaymentOrder,
+    PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable, ReminderKey, Standing,
+};
+pub use command::{
+    AssignManager, CancelOrder, ChangeTerms, CheckDeadlines, Command, ExplainDelay, PlaceOrder,
+    PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer,
+    RequestedLine, ReversePayment, SendReminder,
+};
+pub use rejection::Rejection;

@@ -260,18 +260,20 @@ mod tests {
 
     #[test]
     fn no_business_days_is_not_a_hang() {
-        let mut cal = BusinessCalendar::default();
-        cal.weekend = [
-            WeekdayName::Monday,
-            WeekdayName::Tuesday,
-            WeekdayName::Wednesday,
-            WeekdayName::Thursday,
-            WeekdayName::Friday,
-            WeekdayName::Saturday,
-            WeekdayName::Sunday,
-        ]
-        .into_iter()
-        .collect();
+        let cal = BusinessCalendar {
+            weekend: [
+                WeekdayName::Monday,
+                WeekdayName::Tuesday,
+                WeekdayName::Wednesday,
+                WeekdayName::Thursday,
+                WeekdayName::Friday,
+                WeekdayName::Saturday,
+                WeekdayName::Sunday,
+            ]
+            .into_iter()
+            .collect(),
+            ..BusinessCalendar::default()
+        };
         assert_eq!(cal.add_business_days(date(2026, 1, 1), 1), None);
     }
 }

@@ -1,0 +1,6 @@
+//! Scenario and property tests of the customer account.
+
+mod allocation;
+mod commands;
+mod fixtures;
+mod properties;
