@@ -1,0 +1,204 @@
+//! The in-memory backend: for tests and what-if runs; nothing survives the process.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use credence_events::{EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion};
+
+use crate::error::StoreError;
+use crate::store::{
+    AppendOutcome, AppendPlan, EventStore, ExpectedVersion, Snapshot, SnapshotKey, VerifyReport,
+    check_snapshot, plan_append,
+};
+
+/// An [`EventStore`] held in memory.
+///
+/// It keeps every guarantee of the contract except durability. Clone the
+/// events of a real store into one ([`MemoryStore::from_events`]) to run a
+/// what-if without touching the real log.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    appended: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    events: Vec<EventEnvelope>,
+    streams: BTreeMap<StreamId, Vec<usize>>,
+    ids: BTreeMap<EventId, usize>,
+    snapshots: BTreeMap<(StreamId, SnapshotKey), BTreeMap<StreamVersion, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// A store holding `events`, re-appended stream by stream in their
+    /// global order (positions are renumbered from 1).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::DuplicateEvent`] when an event id repeats.
+    pub fn from_events(
+        events: impl IntoIterator<Item = EventEnvelope>,
+    ) -> Result<MemoryStore, StoreError> {
+        let store = MemoryStore::new();
+        for envelope in events {
+            store.append(
+                &envelope.stream.clone(),
+                ExpectedVersion::Any,
+                &[envelope.to_new_event()],
+            )?;
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated
+        // (every update is a sequence of pushes after validation), so a
+        // poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn version(&self, stream: &StreamId) -> StreamVersion {
+        StreamVersion(self.streams.get(stream).map_or(0, |v| v.len() as u64))
+    }
+}
+
+impl EventStore for MemoryStore {
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut state = self.lock();
+        let current = state.version(stream);
+        let plan = plan_append(stream, expected, events, current, |id| {
+            Ok(state.ids.get(id).map(|&i| state.events[i].clone()))
+        })?;
+        let current = match plan {
+            AppendPlan::AlreadyStored(outcome) => return Ok(outcome),
+            AppendPlan::Write { current } => current,
+        };
+        let first = GlobalPosition(state.events.len() as u64 + 1);
+        let mut version = current;
+        for event in events {
+            version = version.next();
+            let index = state.events.len();
+            let position = GlobalPosition(index as u64 + 1);
+            state.ids.insert(event.id, index);
+            state.streams.entry(stream.clone()).or_default().push(index);
+            state
+                .events
+                .push(event.clone().into_envelope(stream.clone(), version, position));
+        }
+        let last = GlobalPosition(state.events.len() as u64);
+        drop(state);
+        self.appended.notify_all();
+        Ok(AppendOutcome {
+            stream_version: version,
+            first_position: first,
+            last_position: last,
+            already_stored: false,
+        })
+    }
+
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let state = self.lock();
+        let Some(indexes) = state.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let skip = from.0.saturating_sub(1).min(indexes.len() as u64) as usize;
+        Ok(indexes[skip..]
+            .iter()
+            .take(max)
+            .map(|&i| state.events[i].clone())
+            .collect())
+    }
+
+    fn read_all(&self, after: GlobalPosition, max: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+        let state = self.lock();
+        let skip = after.0.min(state.events.len() as u64) as usize;
+        Ok(state.events[skip..].iter().take(max).cloned().collect())
+    }
+
+    fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
+        Ok(self.lock().version(stream))
+    }
+
+    fn head(&self) -> Result<GlobalPosition, StoreError> {
+        Ok(GlobalPosition(self.lock().events.len() as u64))
+    }
+
+    fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        check_snapshot(snapshot, state.version(&snapshot.stream))?;
+        state
+            .snapshots
+            .entry((snapshot.stream.clone(), snapshot.key.clone()))
+            .or_default()
+            .insert(snapshot.version, snapshot.data.clone());
+        Ok(())
+    }
+
+    fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        key: &SnapshotKey,
+        at_or_before: StreamVersion,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        let state = self.lock();
+        let found = state
+            .snapshots
+            .get(&(stream.clone(), key.clone()))
+            .and_then(|by_version| by_version.range(..=at_or_before).next_back());
+        Ok(found.map(|(version, data)| Snapshot {
+            stream: stream.clone(),
+            version: *version,
+            key: key.clone(),
+            data: data.clone(),
+        }))
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let state = self.lock();
+        Ok(VerifyReport::new(
+            state.events.len() as u64,
+            state.streams.len() as u64,
+            GlobalPosition(state.events.len() as u64),
+        ))
+    }
+
+    fn wait_for_append(
+        &self,
+        after: GlobalPosition,
+        timeout: Duration,
+    ) -> Result<GlobalPosition, StoreError> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            let head = GlobalPosition(state.events.len() as u64);
+            let now = Instant::now();
+            if head > after || now >= deadline {
+                return Ok(head);
+            }
+            state = self
+                .appended
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
