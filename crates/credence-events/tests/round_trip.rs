@@ -272,6 +272,24 @@ fn optional_fields_are_written_as_null() {
     );
 }
 
+#[test]
+fn instants_are_utc_with_whole_groups_of_fraction_digits() {
+    let registered = variants().remove(0);
+    let line = codec::encode(&registered);
+    assert!(
+        line.contains(
+            r#""occurred_at":"2026-11-02T08:30:00.123456789Z","recorded_at":"2026-11-02T08:30:01.500Z""#
+        ),
+        "{line}"
+    );
+    // An offset is accepted on read and written back as UTC.
+    let shifted = line.replace("2026-11-02T08:30:01.500Z", "2026-11-02T10:30:01.5+02:00");
+    assert_eq!(
+        codec::decode(&shifted).expect("an offset is valid"),
+        registered
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 // ---------------------------------------------------------------------------
