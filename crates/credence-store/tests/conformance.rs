@@ -1,0 +1,283 @@
+//! The conformance suite: the `EventStore` contract, checked once for every backend.
+//!
+//! Each check takes a fresh store. [`conformance_tests!`] turns the checks
+//! into `#[test]`s for a backend given a fixture factory.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use credence_events::{GlobalPosition, StreamVersion};
+use credence_store::{
+    DuplicateReason, EventStore, ExpectedVersion, MemoryStore, Snapshot, SnapshotKey, StoreError,
+    Subscription,
+};
+
+use crate::support::{Fixture, ev, evs, stream};
+
+/// Generates one `#[test]` per conformance check for a fixture factory.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::conformance_tests!(@tests $factory;
+            append_and_read, expected_versions, idempotent_appends, bad_input_stores_nothing,
+            subscription_catches_up_then_follows, snapshots, gap_free_paging, verify_counts);
+    };
+    (@tests $factory:expr; $($check:ident),*) => {
+        $(
+            #[test]
+            fn $check() {
+                let fixture: $crate::support::Fixture = ($factory)();
+                $crate::conformance::$check(&fixture.store);
+            }
+        )*
+    };
+}
+
+pub fn append_and_read(store: &Arc<dyn EventStore>) {
+    let (s1, s2) = (stream("ACME"), stream("Globex"));
+    let a = store.append(&s1, ExpectedVersion::NoStream, &evs(1, 3)).unwrap();
+    assert_eq!(a.stream_version, StreamVersion(3));
+    assert_eq!((a.first_position, a.last_position), (GlobalPosition(1), GlobalPosition(3)));
+    assert!(!a.already_stored);
+    let b = store.append(&s2, ExpectedVersion::Any, &evs(10, 2)).unwrap();
+    assert_eq!((b.first_position, b.last_position), (GlobalPosition(4), GlobalPosition(5)));
+    assert_eq!(b.stream_version, StreamVersion(2));
+
+    let read = store.read_stream(&s1, StreamVersion(1), 100).unwrap();
+    let expected: Vec<_> = evs(1, 3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| e.into_envelope(s1.clone(), StreamVersion(i as u64 + 1), GlobalPosition(i as u64 + 1)))
+        .collect();
+    assert_eq!(read, expected);
+    assert_eq!(store.read_stream(&s1, StreamVersion::NONE, 100).unwrap(), expected);
+    let middle = store.read_stream(&s1, StreamVersion(2), 1).unwrap();
+    assert_eq!(middle, expected[1..2]);
+    assert!(store.read_stream(&s1, StreamVersion(4), 10).unwrap().is_empty());
+    assert!(store.read_stream(&s1, StreamVersion(1), 0).unwrap().is_empty());
+    assert!(store.read_stream(&stream("nobody"), StreamVersion(1), 10).unwrap().is_empty());
+
+    let all = store.read_all(GlobalPosition::START, 100).unwrap();
+    let positions: Vec<u64> = all.iter().map(|e| e.position.0).collect();
+    assert_eq!(positions, [1, 2, 3, 4, 5]);
+    assert_eq!(all[3].stream, s2);
+    assert_eq!(all[3].id, ev(10).id);
+    let tail = store.read_all(GlobalPosition(3), 100).unwrap();
+    assert_eq!(tail.iter().map(|e| e.position.0).collect::<Vec<_>>(), [4, 5]);
+    assert!(store.read_all(GlobalPosition(5), 100).unwrap().is_empty());
+    assert!(store.read_all(GlobalPosition(99), 100).unwrap().is_empty());
+
+    assert_eq!(store.head().unwrap(), GlobalPosition(5));
+    assert_eq!(store.stream_version(&s1).unwrap(), StreamVersion(3));
+    assert_eq!(store.stream_version(&stream("nobody")).unwrap(), StreamVersion::NONE);
+}
+
+fn assert_conflict(result: Result<impl std::fmt::Debug, StoreError>, actual: u64) {
+    match result {
+        Err(StoreError::Conflict { actual: found, .. }) => assert_eq!(found, StreamVersion(actual)),
+        other => panic!("expected a conflict at version {actual}, got {other:?}"),
+    }
+}
+
+pub fn expected_versions(store: &Arc<dyn EventStore>) {
+    let s = stream("ACME");
+    store.append(&s, ExpectedVersion::Exact(StreamVersion::NONE), &[ev(1)]).unwrap();
+    assert_conflict(store.append(&s, ExpectedVersion::NoStream, &[ev(2)]), 1);
+    assert_conflict(store.append(&s, ExpectedVersion::Exact(StreamVersion(0)), &[ev(2)]), 1);
+    assert_conflict(store.append(&s, ExpectedVersion::Exact(StreamVersion(2)), &[ev(2)]), 1);
+    assert_eq!(store.head().unwrap(), GlobalPosition(1));
+    let ok = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &[ev(2)]).unwrap();
+    assert_eq!(ok.stream_version, StreamVersion(2));
+    let any = store.append(&s, ExpectedVersion::Any, &[ev(3)]).unwrap();
+    assert_eq!(any.stream_version, StreamVersion(3));
+    let err = store
+        .append(&s, ExpectedVersion::Exact(StreamVersion(1)), &[ev(4)])
+        .unwrap_err();
+    assert!(err.is_conflict());
+    assert_eq!(err.to_string(), "stream ACME is at version 3, expected version 1");
+    store.append(&stream("other"), ExpectedVersion::NoStream, &[ev(5)]).unwrap();
+    assert_eq!(store.head().unwrap(), GlobalPosition(4));
+}
+
+fn assert_duplicate(result: Result<impl std::fmt::Debug, StoreError>, expected: DuplicateReason) {
+    match result {
+        Err(StoreError::DuplicateEvent { reason, .. }) => assert_eq!(reason, expected),
+        other => panic!("expected a duplicate event error ({expected:?}), got {other:?}"),
+    }
+}
+
+pub fn idempotent_appends(store: &Arc<dyn EventStore>) {
+    let s = stream("ACME");
+    store.append(&s, ExpectedVersion::NoStream, &[ev(1)]).unwrap();
+    let first = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2)).unwrap();
+    store.append(&s, ExpectedVersion::Any, &[ev(4)]).unwrap();
+    // The retry is acknowledged with the original positions, whatever it expects.
+    let again = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2)).unwrap();
+    assert!(again.already_stored);
+    assert_eq!(again.first_position, first.first_position);
+    assert_eq!(again.last_position, first.last_position);
+    assert_eq!(again.stream_version, first.stream_version);
+    let single = store.append(&s, ExpectedVersion::NoStream, &[ev(1)]).unwrap();
+    assert!(single.already_stored);
+    assert_eq!(single.first_position, GlobalPosition(1));
+    assert_eq!(store.head().unwrap(), GlobalPosition(4));
+
+    let mut changed = ev(2);
+    changed.recorded_at = changed.recorded_at + chrono::Duration::seconds(1);
+    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[changed, ev(3)]), DuplicateReason::DifferentContent);
+    assert_duplicate(store.append(&stream("other"), ExpectedVersion::Any, &[ev(1)]), DuplicateReason::OtherStream);
+    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(4), ev(5)]), DuplicateReason::PartialOverlap);
+    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(5), ev(4)]), DuplicateReason::PartialOverlap);
+    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(3), ev(2)]), DuplicateReason::PartialOverlap);
+    assert_eq!(store.head().unwrap(), GlobalPosition(4));
+    assert_eq!(store.read_all(GlobalPosition::START, 10).unwrap().len(), 4);
+    let err = store.append(&s, ExpectedVersion::Any, &[ev(4), ev(5)]).unwrap_err();
+    assert!(err.is_bad_input(), "{err}");
+}
+
+pub fn bad_input_stores_nothing(store: &Arc<dyn EventStore>) {
+    let s = stream("ACME");
+    let err = store.append(&s, ExpectedVersion::Any, &[]).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    assert_eq!(err.to_string(), "invalid input: an append needs at least one event");
+    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(1), ev(2), ev(1)]), DuplicateReason::RepeatedInBatch);
+    assert_eq!(store.head().unwrap(), GlobalPosition::START);
+    assert_eq!(store.stream_version(&s).unwrap(), StreamVersion::NONE);
+    // Nothing of the rejected batch leaked: ev(2) can start the stream.
+    let ok = store.append(&s, ExpectedVersion::NoStream, &[ev(2)]).unwrap();
+    assert_eq!(ok.first_position, GlobalPosition(1));
+    assert!(!ok.already_stored);
+}
+
+pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
+    let s = stream("ACME");
+    store.append(&s, ExpectedVersion::NoStream, &evs(1, 3)).unwrap();
+    let mut sub = Subscription::new(Arc::clone(store), GlobalPosition::START);
+    for p in 1..=3 {
+        let e = sub.next_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!(e.position, GlobalPosition(p));
+    }
+    assert_eq!(sub.next_timeout(Duration::from_millis(50)).unwrap(), None);
+    assert_eq!(sub.checkpoint(), GlobalPosition(3));
+    let writer = {
+        let store = Arc::clone(store);
+        let s = s.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(100));
+            store.append(&s, ExpectedVersion::Exact(StreamVersion(3)), &evs(4, 2)).unwrap();
+        })
+    };
+    let started = Instant::now();
+    let e = sub.next_timeout(Duration::from_secs(10)).unwrap().expect("followed a new append");
+    assert_eq!(e.position, GlobalPosition(4));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let e = sub.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!((e.position, e.id), (GlobalPosition(5), ev(5).id));
+    writer.join().unwrap();
+    let mut resumed = Subscription::new(Arc::clone(store), GlobalPosition(2));
+    let positions: Vec<u64> = (0..3)
+        .map(|_| resumed.try_next().unwrap().unwrap().position.0)
+        .collect();
+    assert_eq!(positions, [3, 4, 5]);
+    assert!(resumed.try_next().unwrap().is_none());
+}
+
+pub fn snapshots(store: &Arc<dyn EventStore>) {
+    let s = stream("ACME");
+    store.append(&s, ExpectedVersion::NoStream, &evs(1, 5)).unwrap();
+    let key = SnapshotKey::for_code("account", "code-a").unwrap();
+    let other_code = SnapshotKey::for_code("account", "code-b").unwrap();
+    let snap = |version: u64, key: &SnapshotKey, data: &[u8]| Snapshot {
+        stream: s.clone(),
+        version: StreamVersion(version),
+        key: key.clone(),
+        data: data.to_vec(),
+    };
+    store.save_snapshot(&snap(2, &key, b"two")).unwrap();
+    store.save_snapshot(&snap(4, &key, b"four")).unwrap();
+    store.save_snapshot(&snap(5, &other_code, b"other code")).unwrap();
+    let load = |at: u64, key: &SnapshotKey| store.load_snapshot(&s, key, StreamVersion(at)).unwrap();
+    assert_eq!(load(10, &key), Some(snap(4, &key, b"four")));
+    assert_eq!(load(4, &key), Some(snap(4, &key, b"four")));
+    assert_eq!(load(3, &key), Some(snap(2, &key, b"two")));
+    assert_eq!(load(1, &key), None);
+    assert_eq!(load(10, &other_code), Some(snap(5, &other_code, b"other code")));
+    assert_eq!(load(4, &other_code), None);
+    let unknown = SnapshotKey::new("account@code-c").unwrap();
+    assert_eq!(load(10, &unknown), None);
+    assert_eq!(store.load_snapshot(&stream("nobody"), &key, StreamVersion(9)).unwrap(), None);
+    // The same stream, key and version again replaces the data.
+    store.save_snapshot(&snap(4, &key, b"four again")).unwrap();
+    assert_eq!(load(4, &key), Some(snap(4, &key, b"four again")));
+    // A snapshot of versions the stream does not have is bad input.
+    for bad in [snap(6, &key, b"x"), snap(0, &key, b"x")] {
+        let err = store.save_snapshot(&bad).unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+    }
+    let err = store
+        .save_snapshot(&Snapshot { stream: stream("nobody"), ..snap(1, &key, b"x") })
+        .unwrap_err();
+    assert!(err.is_bad_input());
+    assert_eq!(load(10, &key), Some(snap(4, &key, b"four again")));
+    // Empty data is a valid snapshot.
+    store.save_snapshot(&snap(5, &key, b"")).unwrap();
+    assert_eq!(load(5, &key), Some(snap(5, &key, b"")));
+}
+
+pub fn gap_free_paging(store: &Arc<dyn EventStore>) {
+    let streams: Vec<_> = (0..5).map(|i| stream(&format!("customer-{i}"))).collect();
+    let mut id = 1;
+    for round in 0..12u128 {
+        let s = &streams[(round * 7 % 5) as usize];
+        let n = round % 3 + 1;
+        store.append(s, ExpectedVersion::Any, &evs(id, n)).unwrap();
+        id += n;
+    }
+    let total = id - 1;
+    let mut after = GlobalPosition::START;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.read_all(after, 7).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        after = page.last().unwrap().position;
+        seen.extend(page);
+    }
+    assert_eq!(seen.len() as u128, total);
+    for (i, e) in seen.iter().enumerate() {
+        assert_eq!(e.position, GlobalPosition(i as u64 + 1));
+    }
+    for s in &streams {
+        let events = store.read_stream(s, StreamVersion(1), usize::MAX).unwrap();
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.version, StreamVersion(i as u64 + 1));
+            assert_eq!(&e.stream, s);
+        }
+        assert_eq!(store.stream_version(s).unwrap(), StreamVersion(events.len() as u64));
+    }
+}
+
+pub fn verify_counts(store: &Arc<dyn EventStore>) {
+    store.append(&stream("a"), ExpectedVersion::Any, &evs(1, 3)).unwrap();
+    store.append(&stream("b"), ExpectedVersion::Any, &evs(4, 1)).unwrap();
+    let report = store.verify().unwrap();
+    assert_eq!(report.events, 4);
+    assert_eq!(report.streams, 2);
+    assert_eq!(report.head, GlobalPosition(4));
+}
+
+mod memory {
+    use super::*;
+
+    fn fixture() -> Fixture {
+        Fixture {
+            store: Arc::new(MemoryStore::new()),
+            _guard: Box::new(()),
+        }
+    }
+
+    conformance_tests!(fixture);
+}
