@@ -45,3 +45,53 @@ fn json_decoder_corpus_never_panics() {
     }
     assert!(decoded > 0, "the corpus holds at least one valid event");
 }
+
+/// Rewrites the seed corpus from the golden event files when
+/// `CREDENCE_REGENERATE_CORPUS=1`: one JSON envelope per file for
+/// `json_decoder`, and one file-log frame per file (plus a few truncated and
+/// flipped ones) for `record_decoder`. Otherwise does nothing.
+#[test]
+fn regenerate_seed_corpus_on_request() {
+    if std::env::var_os("CREDENCE_REGENERATE_CORPUS").is_none() {
+        return;
+    }
+    use credence_store::file::format::SEGMENT_HEADER_LEN;
+    use credence_store::{EventStore, ExpectedVersion, FileOptions, FileStore};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let json_dir = root.join("fuzz/corpus/json_decoder");
+    let record_dir = root.join("fuzz/corpus/record_decoder");
+    fs::create_dir_all(&json_dir).unwrap();
+    fs::create_dir_all(&record_dir).unwrap();
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(store_dir.path(), FileOptions::default()).unwrap();
+    let mut n = 0;
+    for golden in ["tests/golden/schema-v1/events.jsonl", "tests/golden/0.1.0/events.jsonl"] {
+        let text = fs::read_to_string(root.join(golden)).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            n += 1;
+            fs::write(json_dir.join(format!("golden-{n:03}.json")), line).unwrap();
+            if let Ok(envelope) = credence_events::codec::decode(line) {
+                let mut event = envelope.to_new_event();
+                event.id = credence_events::EventId::from_u128(n);
+                let _ = store.append(&envelope.stream, ExpectedVersion::Any, &[event]);
+            }
+        }
+    }
+    drop(store);
+    let bytes = fs::read(store_dir.path().join("0000000001.seg")).unwrap();
+    let mut offset = SEGMENT_HEADER_LEN;
+    let mut i = 0;
+    while offset < bytes.len() {
+        let (_, _, len) = decode_record(&bytes[offset..]).unwrap();
+        let frame = &bytes[offset..offset + len];
+        fs::write(record_dir.join(format!("record-{i:03}.bin")), frame).unwrap();
+        if i % 5 == 0 {
+            fs::write(record_dir.join(format!("torn-{i:03}.bin")), &frame[..len / 2]).unwrap();
+            let mut flipped = frame.to_vec();
+            flipped[len / 3] ^= 0x20;
+            fs::write(record_dir.join(format!("flipped-{i:03}.bin")), flipped).unwrap();
+        }
+        offset += len;
+        i += 1;
+    }
+}
