@@ -1,1 +1,3 @@
-//! Cross-crate tests.
+//! Cross-crate tests of Credence (one integration-test binary).
+
+mod account_properties;

@@ -112,6 +112,13 @@ fn terms_changed_v1_to_v2(data: Value) -> Result<Value, String> {
 pub fn upcast(event_type: &str, from: u16, mut data: Value) -> Result<Value, CodecError> {
     let current = Event::current_schema(event_type)
         .ok_or_else(|| CodecError::UnknownType(event_type.into()))?;
+    if from == 0 {
+        return Err(CodecError::Upcast {
+            event_type: event_type.into(),
+            from,
+            message: "schema versions start at 1".into(),
+        });
+    }
     if from > current {
         return Err(CodecError::FutureSchema {
             event_type: event_type.into(),

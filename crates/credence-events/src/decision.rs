@@ -172,9 +172,27 @@ impl fmt::Display for FulfilmentMode {
 }
 
 /// Service priority: a rank where **1 is served first**; larger numbers wait.
+/// Rank 0 does not exist: deserialising it is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "u8", into = "u8")]
 pub struct Priority(pub u8);
+
+impl TryFrom<u8> for Priority {
+    type Error = String;
+    fn try_from(rank: u8) -> Result<Self, String> {
+        if rank == 0 {
+            Err("priority rank 0 does not exist; 1 is served first".into())
+        } else {
+            Ok(Priority(rank))
+        }
+    }
+}
+
+impl From<Priority> for u8 {
+    fn from(p: Priority) -> u8 {
+        p.0
+    }
+}
 
 impl Priority {
     /// The best rank.

@@ -154,8 +154,10 @@ impl Money {
     /// # Errors
     ///
     /// [`MoneyError::Precision`] when `amount` has more decimal places than the
-    /// currency's minor unit (after dropping trailing zeros).
+    /// currency's minor unit (after dropping trailing zeros);
+    /// [`MoneyError::Overflow`] when its magnitude exceeds [`Money::MAX_AMOUNT`].
     pub fn new(amount: Decimal, currency: Currency) -> Result<Self, MoneyError> {
+        Self::bounded(amount)?;
         let minor_units = currency.minor_units();
         let normalized = amount.normalize();
         if normalized.scale() > minor_units {
@@ -168,8 +170,24 @@ impl Money {
         Ok(Self::at_scale(normalized, currency))
     }
 
+    /// The largest magnitude an amount may have: 10^24 units of any currency.
+    /// It leaves room for the minor-unit scale inside a [`Decimal`], so every
+    /// `Money` within it is exactly at its currency's scale.
+    // 10^24 as the 96-bit mantissa (lo, mid, hi) with scale 0.
+    pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xa1000000, 0x1bcecced, 0xd3c2, false, 0);
+
+    fn bounded(amount: Decimal) -> Result<Decimal, MoneyError> {
+        if amount.abs() > Self::MAX_AMOUNT {
+            Err(MoneyError::Overflow)
+        } else {
+            Ok(amount)
+        }
+    }
+
     /// Rounds `amount` to the currency's minor unit, half away from zero. For
-    /// amounts the library computes.
+    /// amounts the library computes from valid amounts (which stay far below
+    /// [`Money::MAX_AMOUNT`]); beyond `Decimal`'s precision the minor-unit
+    /// scale cannot be kept.
     pub fn rounded(amount: Decimal, currency: Currency) -> Self {
         let amount = amount.round_dp_with_strategy(
             currency.minor_units(),
@@ -238,7 +256,8 @@ impl Money {
         let amount = self
             .amount
             .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow)?;
+            .ok_or(MoneyError::Overflow)
+            .and_then(Self::bounded)?;
         Ok(Self::at_scale(amount, self.currency))
     }
 
@@ -252,7 +271,8 @@ impl Money {
         let amount = self
             .amount
             .checked_sub(other.amount)
-            .ok_or(MoneyError::Overflow)?;
+            .ok_or(MoneyError::Overflow)
+            .and_then(Self::bounded)?;
         Ok(Self::at_scale(amount, self.currency))
     }
 
@@ -265,7 +285,8 @@ impl Money {
         let amount = self
             .amount
             .checked_mul(factor)
-            .ok_or(MoneyError::Overflow)?;
+            .ok_or(MoneyError::Overflow)
+            .and_then(Self::bounded)?;
         Ok(Self::rounded(amount, self.currency))
     }
 
@@ -521,8 +542,14 @@ mod tests {
                 right: Currency::new("USD").unwrap()
             })
         );
-        let max = Money::new(Decimal::MAX.trunc(), eur()).unwrap();
+        assert_eq!(Money::MAX_AMOUNT.to_string(), format!("1{}", "0".repeat(24)));
+        let max = Money::new(Money::MAX_AMOUNT, eur()).unwrap();
+        assert_eq!(max.to_string(), format!("1{}.00 EUR", "0".repeat(24)));
         assert_eq!(max.checked_add(&max), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(Decimal::MAX, eur()),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

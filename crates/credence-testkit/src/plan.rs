@@ -1,0 +1,238 @@
+//! Plans: small, shrinkable descriptions of a customer's life that
+//! [`interpret`](crate::history::interpret) turns into valid commands.
+//!
+//! proptest generates and shrinks the plan, never the commands themselves:
+//! a plan says "order every 7 days, deliver 60 % then the rest, pay 4 days
+//! late", and the interpreter works out the ids, quantities and amounts that
+//! make each command valid against the account at that moment. So every
+//! generated history is valid by construction, and a shrunk counterexample is
+//! a short, readable story.
+
+use std::ops::RangeInclusive;
+
+use chrono::NaiveDate;
+use credence_events::{Currency, DayKind};
+use proptest::prelude::*;
+
+/// How a customer pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayerBehaviour {
+    /// Pays every receivable on its due date (or up to `early` days before).
+    OnTime {
+        /// Days before the due date it pays.
+        early: u8,
+    },
+    /// Always pays `days` days after the due date.
+    Late {
+        /// Days late.
+        days: u8,
+    },
+    /// Pays each receivable with its own delay (the cycle's `jitter`).
+    Erratic,
+    /// Sends a payment order the day before due; the money arrives two days
+    /// later, unless the cycle says the order never clears, in which case the
+    /// money comes 30 days after due.
+    ByPaymentOrder,
+    /// Pays late; once overdue, promises a date and pays after it.
+    BreaksPromises,
+}
+
+/// How an order is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryPlan {
+    /// Everything, the day it is ordered.
+    Full,
+    /// `percent` of each line first, the rest the next day.
+    Partial {
+        /// Share of each line in the first delivery (10–90).
+        percent: u8,
+    },
+    /// `percent` of each line, then the rest is cancelled.
+    PartialThenCancel {
+        /// Share of each line delivered (10–90).
+        percent: u8,
+    },
+    /// Cancelled before delivery.
+    Cancelled,
+}
+
+/// One order line of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinePlan {
+    /// Item number (items are `item-0` …).
+    pub item: u8,
+    /// Units ordered.
+    pub quantity: u8,
+    /// Unit price in minor units (cents).
+    pub price_minor: u32,
+}
+
+/// One order cycle of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CyclePlan {
+    /// Days after the previous order (moved to the next business day).
+    pub gap_days: u8,
+    /// The order's lines (repeated items are merged).
+    pub lines: Vec<LinePlan>,
+    /// How it is delivered.
+    pub delivery: DeliveryPlan,
+    /// Extra days late for [`PayerBehaviour::Erratic`] (may be negative).
+    pub jitter: i8,
+    /// Extra money paid on top, in minor units (becomes credit balance).
+    pub overpay_minor: u32,
+    /// Whether the payment is reversed two days later.
+    pub reversed: bool,
+    /// For [`PayerBehaviour::ByPaymentOrder`]: whether the order clears.
+    pub clears: bool,
+}
+
+/// The contract terms of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TermsPlan {
+    /// Credit limit in major units.
+    pub credit_limit: u32,
+    /// Deferral days.
+    pub deferral_days: u8,
+    /// Calendar or business days.
+    pub deferral_kind: DayKind,
+    /// Base discount in whole percent.
+    pub discount_percent: u8,
+}
+
+/// A customer's whole planned life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerPlan {
+    /// Terms.
+    pub terms: TermsPlan,
+    /// Payment behaviour.
+    pub behaviour: PayerBehaviour,
+    /// Order cycles, in time order.
+    pub cycles: Vec<CyclePlan>,
+}
+
+/// Knobs for generated plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanConfig {
+    /// How many order cycles.
+    pub cycles: RangeInclusive<usize>,
+    /// Lines per order.
+    pub lines: RangeInclusive<usize>,
+    /// Distinct items.
+    pub items: u8,
+    /// Unit price range in minor units.
+    pub price_minor: RangeInclusive<u32>,
+    /// Days between orders.
+    pub gap_days: RangeInclusive<u8>,
+    /// The currency.
+    pub currency: Currency,
+    /// The first day (orders start on the first business day from here).
+    pub start: NaiveDate,
+    /// Whether payments may be reversed.
+    pub reversals: bool,
+    /// Whether overpayments may happen.
+    pub overpayments: bool,
+}
+
+impl Default for PlanConfig {
+    /// 1–12 weekly-ish cycles of 1–3 lines over 4 items, prices 1.00–500.00
+    /// EUR, from Monday 5 January 2026, with reversals and overpayments.
+    fn default() -> Self {
+        Self {
+            cycles: 1..=12,
+            lines: 1..=3,
+            items: 4,
+            price_minor: 100..=50_000,
+            gap_days: 1..=10,
+            currency: Currency::new("EUR").expect("valid code"),
+            start: NaiveDate::from_ymd_opt(2026, 1, 5).expect("valid date"),
+            reversals: true,
+            overpayments: true,
+        }
+    }
+}
+
+/// Payer behaviours, all equally likely.
+pub fn behaviour() -> impl Strategy<Value = PayerBehaviour> {
+    prop_oneof![
+        (0u8..=3).prop_map(|early| PayerBehaviour::OnTime { early }),
+        (1u8..=20).prop_map(|days| PayerBehaviour::Late { days }),
+        Just(PayerBehaviour::Erratic),
+        Just(PayerBehaviour::ByPaymentOrder),
+        Just(PayerBehaviour::BreaksPromises),
+    ]
+}
+
+/// Terms: limits 1,000–50,000, deferral 0–30 calendar or 0–15 business
+/// days, discount 0–10 %.
+pub fn terms() -> impl Strategy<Value = TermsPlan> {
+    (
+        1_000u32..=50_000,
+        prop_oneof![
+            (0u8..=30).prop_map(|d| (d, DayKind::Calendar)),
+            (0u8..=15).prop_map(|d| (d, DayKind::Business)),
+        ],
+        0u8..=10,
+    )
+        .prop_map(|(credit_limit, (deferral_days, deferral_kind), discount_percent)| TermsPlan {
+            credit_limit,
+            deferral_days,
+            deferral_kind,
+            discount_percent,
+        })
+}
+
+fn delivery() -> impl Strategy<Value = DeliveryPlan> {
+    prop_oneof![
+        6 => Just(DeliveryPlan::Full),
+        2 => (10u8..=90).prop_map(|percent| DeliveryPlan::Partial { percent }),
+        1 => (10u8..=90).prop_map(|percent| DeliveryPlan::PartialThenCancel { percent }),
+        1 => Just(DeliveryPlan::Cancelled),
+    ]
+}
+
+/// One cycle under `config`.
+pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
+    let line = (0..config.items.max(1), 1u8..=20, config.price_minor.clone()).prop_map(
+        |(item, quantity, price_minor)| LinePlan {
+            item,
+            quantity,
+            price_minor,
+        },
+    );
+    let reversals = config.reversals;
+    let overpayments = config.overpayments;
+    (
+        config.gap_days.clone(),
+        proptest::collection::vec(line, config.lines.clone()),
+        delivery(),
+        -3i8..=15,
+        prop_oneof![8 => Just(0u32), 1 => 1u32..=20_000],
+        prop::bool::weighted(0.05),
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(
+            move |(gap_days, lines, delivery, jitter, overpay_minor, reversed, clears)| CyclePlan {
+                gap_days,
+                lines,
+                delivery,
+                jitter,
+                overpay_minor: if overpayments { overpay_minor } else { 0 },
+                reversed: reversals && reversed,
+                clears,
+            },
+        )
+}
+
+/// A whole customer plan under `config`.
+pub fn customer_plan(config: PlanConfig) -> impl Strategy<Value = CustomerPlan> {
+    (
+        terms(),
+        behaviour(),
+        proptest::collection::vec(cycle(&config), config.cycles.clone()),
+    )
+        .prop_map(|(terms, behaviour, cycles)| CustomerPlan {
+            terms,
+            behaviour,
+            cycles,
+        })
+}
