@@ -542,14 +542,14 @@ mod tests {
                 right: Currency::new("USD").unwrap()
             })
         );
-        assert_eq!(Money::MAX_AMOUNT.to_string(), format!("1{}", "0".repeat(24)));
+        assert_eq!(
+            Money::MAX_AMOUNT.to_string(),
+            format!("1{}", "0".repeat(24))
+        );
         let max = Money::new(Money::MAX_AMOUNT, eur()).unwrap();
         assert_eq!(max.to_string(), format!("1{}.00 EUR", "0".repeat(24)));
         assert_eq!(max.checked_add(&max), Err(MoneyError::Overflow));
-        assert_eq!(
-            Money::new(Decimal::MAX, eur()),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Money::new(Decimal::MAX, eur()), Err(MoneyError::Overflow));
     }
 
     #[test]

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BinaryHeap};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{
     CancelOrder, CheckDeadlines, Command, CustomerAccount, PaymentOrderStatus, PlaceOrder,
-    PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer,
-    Rejection, RequestedLine, ReversePayment,
+    PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer, Rejection,
+    RequestedLine, ReversePayment,
 };
 use credence_events::{
     Allocation, BusinessCalendar, CustomerId, Deferral, DeliveryId, DeliveryLine, Event,
-    EventEnvelope, EventId, GlobalPosition, ItemId, ManagerId, Money, NewEvent, OrderId,
-    PaymentId, PaymentMethod, PaymentOrderId, PromiseId, Quantity, Rate, ReceivableId,
-    ServiceLevel, StreamId, StreamVersion, Terms, Urgency,
+    EventEnvelope, EventId, GlobalPosition, ItemId, ManagerId, Money, NewEvent, OrderId, PaymentId,
+    PaymentMethod, PaymentOrderId, PromiseId, Quantity, Rate, ReceivableId, ServiceLevel, StreamId,
+    StreamVersion, Terms, Urgency,
 };
 use rust_decimal::Decimal;
 
@@ -139,7 +139,11 @@ impl Recorder {
 
     fn push(&mut self, at: DateTime<Utc>, occurred_at: DateTime<Utc>, event: Event) {
         let version = StreamVersion(self.events.len() as u64 + 1);
-        let mut new = NewEvent::new(EventId::from_u128(self.seed | u128::from(version.0)), at, event);
+        let mut new = NewEvent::new(
+            EventId::from_u128(self.seed | u128::from(version.0)),
+            at,
+            event,
+        );
         new.occurred_at = occurred_at;
         let envelope = new.into_envelope(self.stream.clone(), version, GlobalPosition(version.0));
         self.account.apply(&envelope);
@@ -159,11 +163,27 @@ impl Recorder {
 #[derive(Debug, Clone)]
 enum Intent {
     Place(usize),
-    Deliver { cycle: usize, percent: u8, part: u8 },
+    Deliver {
+        cycle: usize,
+        percent: u8,
+        part: u8,
+    },
     Cancel(usize),
-    Pay { receivable: ReceivableId, cycle: usize, payment_order: Option<PaymentOrderId> },
-    SendPaymentOrder { receivable: ReceivableId, cycle: usize, expected_by: NaiveDate },
-    Promise { receivable: ReceivableId, cycle: usize, promised: NaiveDate },
+    Pay {
+        receivable: ReceivableId,
+        cycle: usize,
+        payment_order: Option<PaymentOrderId>,
+    },
+    SendPaymentOrder {
+        receivable: ReceivableId,
+        cycle: usize,
+        expected_by: NaiveDate,
+    },
+    Promise {
+        receivable: ReceivableId,
+        cycle: usize,
+        promised: NaiveDate,
+    },
     Reverse(PaymentId),
     CheckDeadlines,
 }
@@ -189,9 +209,7 @@ impl Schedule {
 
 /// 10:00 UTC on `date`.
 fn morning(date: NaiveDate) -> DateTime<Utc> {
-    date.and_hms_opt(10, 0, 0)
-        .expect("10:00 exists")
-        .and_utc()
+    date.and_hms_opt(10, 0, 0).expect("10:00 exists").and_utc()
 }
 
 fn next_business_day(calendar: &BusinessCalendar, mut date: NaiveDate) -> NaiveDate {
@@ -298,22 +316,38 @@ impl<'a> Interpreter<'a> {
             match cycle.delivery {
                 DeliveryPlan::Full => self.schedule.push(
                     at + chrono::Duration::hours(2),
-                    Intent::Deliver { cycle: index, percent: 100, part: 1 },
+                    Intent::Deliver {
+                        cycle: index,
+                        percent: 100,
+                        part: 1,
+                    },
                 ),
                 DeliveryPlan::Partial { percent } => {
                     self.schedule.push(
                         at + chrono::Duration::hours(2),
-                        Intent::Deliver { cycle: index, percent, part: 1 },
+                        Intent::Deliver {
+                            cycle: index,
+                            percent,
+                            part: 1,
+                        },
                     );
                     self.schedule.push(
                         morning(next_business_day(&calendar, shift(day, 1))),
-                        Intent::Deliver { cycle: index, percent: 100, part: 2 },
+                        Intent::Deliver {
+                            cycle: index,
+                            percent: 100,
+                            part: 2,
+                        },
                     );
                 }
                 DeliveryPlan::PartialThenCancel { percent } => {
                     self.schedule.push(
                         at + chrono::Duration::hours(2),
-                        Intent::Deliver { cycle: index, percent, part: 1 },
+                        Intent::Deliver {
+                            cycle: index,
+                            percent,
+                            part: 1,
+                        },
                     );
                     self.schedule
                         .push(at + chrono::Duration::hours(5), Intent::Cancel(index));
@@ -373,7 +407,11 @@ impl<'a> Interpreter<'a> {
                 };
                 self.execute(at, command.into())
             }
-            Intent::Deliver { cycle, percent, part } => {
+            Intent::Deliver {
+                cycle,
+                percent,
+                part,
+            } => {
                 let Some(order) = account.order(&Self::order_id(cycle)) else {
                     return Ok(());
                 };
@@ -558,7 +596,10 @@ impl<'a> Interpreter<'a> {
                 Ok(())
             }
             Intent::Reverse(payment) => {
-                let reversible = account.payments().get(&payment).is_some_and(|p| !p.reversed);
+                let reversible = account
+                    .payments()
+                    .get(&payment)
+                    .is_some_and(|p| !p.reversed);
                 if !reversible {
                     return Ok(());
                 }

@@ -46,7 +46,11 @@ pub fn money_is_conserved(history: &History) -> Result<(), String> {
                 credit += p.unallocated.amount();
             }
             Event::PaymentReversed(r) => {
-                reopened += r.reopened.iter().map(|a| a.amount.amount()).sum::<Decimal>();
+                reopened += r
+                    .reopened
+                    .iter()
+                    .map(|a| a.amount.amount())
+                    .sum::<Decimal>();
                 credit -= r.credit_removed.amount();
             }
             _ => {}
@@ -121,7 +125,10 @@ pub fn json_round_trip(history: &History) -> Result<(), String> {
         let json = codec::encode(envelope);
         let back = codec::decode(&json).map_err(|e| format!("{e} in {json}"))?;
         if &back != envelope {
-            return Err(format!("event {} changed through JSON: {json}", envelope.version));
+            return Err(format!(
+                "event {} changed through JSON: {json}",
+                envelope.version
+            ));
         }
     }
     Ok(())
@@ -136,7 +143,8 @@ pub fn json_round_trip(history: &History) -> Result<(), String> {
 pub fn snapshot_plus_tail_equals_full_replay(history: &History) -> Result<(), String> {
     let full = history.account();
     for split in 0..=history.events.len() {
-        let mut account = credence_aggregates::CustomerAccount::from_history(&history.events[..split]);
+        let mut account =
+            credence_aggregates::CustomerAccount::from_history(&history.events[..split]);
         for envelope in &history.events[split..] {
             account.apply(envelope);
         }

@@ -173,12 +173,14 @@ pub fn terms() -> impl Strategy<Value = TermsPlan> {
         ],
         0u8..=10,
     )
-        .prop_map(|(credit_limit, (deferral_days, deferral_kind), discount_percent)| TermsPlan {
-            credit_limit,
-            deferral_days,
-            deferral_kind,
-            discount_percent,
-        })
+        .prop_map(
+            |(credit_limit, (deferral_days, deferral_kind), discount_percent)| TermsPlan {
+                credit_limit,
+                deferral_days,
+                deferral_kind,
+                discount_percent,
+            },
+        )
 }
 
 fn delivery() -> impl Strategy<Value = DeliveryPlan> {

@@ -44,7 +44,10 @@ fn thousands_of_histories_replay_with_zero_rejections() {
         "PromiseToPayMade",
         "PromiseToPayBroken",
     ] {
-        assert!(kinds.borrow().contains(expected), "no history produced {expected}");
+        assert!(
+            kinds.borrow().contains(expected),
+            "no history produced {expected}"
+        );
     }
 }
 
