@@ -1,0 +1,373 @@
+//! Audit: re-deriving recorded decisions (replay check) and evaluating
+//! another policy over the same history (what-if).
+//!
+//! # Decision points in a stream
+//!
+//! The decision events of one evaluation are appended together, so the
+//! stream is cut into *decision points*: a `CreditDecided` on an order is a
+//! point of its own (decided on the state that includes its `OrderPlaced`);
+//! otherwise a maximal run of consecutive policy events (`CreditDecided`
+//! without an order, `PriorityChanged`, `FulfilmentModeChanged`,
+//! `PriceAdjustmentChanged`, and `ReminderSent` with an explanation) with the
+//! same policy and the same `evaluated_at` is one point. A `ReminderSent`
+//! without an explanation was sent by a person and is not a policy decision.
+//!
+//! # Replay check
+//!
+//! For each point, fold the events before it, evaluate the policy it names
+//! (looked up by id, version and hash in a [`PolicyRegistry`]) at its
+//! `evaluated_at`, and compare the events it would record with the recorded
+//! ones, field by field. Folding is incremental, so the check is linear in
+//! the stream's length.
+//!
+//! # What-if
+//!
+//! For each point (optionally only those in a time range), decide with the
+//! recorded policy and with a candidate policy on the same state, and list
+//! the points whose outcome differs (verdict, fulfilment, priority,
+//! discount, bonus, markup, interest rate, service warning). The candidate's
+//! decisions are not fed back into the history: later facts are those that
+//! really happened.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use credence_aggregates::CustomerAccount;
+use credence_events::{
+    BusinessCalendar, Event, EventEnvelope, EventId, Explanation, OrderId, PolicyId, PolicyRef,
+    StreamVersion,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Decision;
+use crate::error::PolicyError;
+use crate::points::{decide_order, evaluate_customer};
+use crate::policy::Policy;
+
+/// Policies by id, version and content hash, for replay and audit.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyRegistry {
+    policies: BTreeMap<(PolicyId, u32, String), Policy>,
+}
+
+impl PolicyRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a policy (replacing one with the same reference).
+    pub fn insert(&mut self, policy: Policy) {
+        let r = policy.reference().clone();
+        self.policies.insert((r.id, r.version, r.hash), policy);
+    }
+
+    /// Adds a policy, builder style.
+    pub fn with(mut self, policy: Policy) -> Self {
+        self.insert(policy);
+        self
+    }
+
+    /// The policy with exactly this reference.
+    pub fn get(&self, reference: &PolicyRef) -> Option<&Policy> {
+        self.policies.get(&(
+            reference.id.clone(),
+            reference.version,
+            reference.hash.clone(),
+        ))
+    }
+}
+
+fn explanation_of(event: &Event) -> Option<&Explanation> {
+    match event {
+        Event::CreditDecided(e) => Some(&e.explanation),
+        Event::PriorityChanged(e) => Some(&e.explanation),
+        Event::FulfilmentModeChanged(e) => Some(&e.explanation),
+        Event::PriceAdjustmentChanged(e) => Some(&e.explanation),
+        Event::ReminderSent(e) => e.explanation.as_ref(),
+        _ => None,
+    }
+}
+
+fn order_of(event: &Event) -> Option<&OrderId> {
+    match event {
+        Event::CreditDecided(e) => e.order.as_ref(),
+        _ => None,
+    }
+}
+
+/// A decision point: a run of policy events recorded by one evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionPoint {
+    /// Index of its first event in the stream slice.
+    pub start: usize,
+    /// Index after its last event.
+    pub end: usize,
+    /// The business time of evaluation.
+    pub evaluated_at: DateTime<Utc>,
+    /// The policy that decided.
+    pub policy: PolicyRef,
+    /// The order decided on, for an order decision.
+    pub order: Option<OrderId>,
+}
+
+/// Cuts a stream into decision points (see the [module docs](self)).
+pub fn decision_points(history: &[EventEnvelope]) -> Vec<DecisionPoint> {
+    let mut points: Vec<DecisionPoint> = Vec::new();
+    let mut open = false;
+    for (i, envelope) in history.iter().enumerate() {
+        let Some(explanation) = explanation_of(&envelope.event) else {
+            open = false;
+            continue;
+        };
+        let order = order_of(&envelope.event).cloned();
+        let joins = open
+            && order.is_none()
+            && points.last().is_some_and(|p| {
+                p.order.is_none()
+                    && p.evaluated_at == explanation.evaluated_at
+                    && p.policy == explanation.policy
+            });
+        if joins {
+            if let Some(p) = points.last_mut() {
+                p.end = i + 1;
+            }
+        } else {
+            points.push(DecisionPoint {
+                start: i,
+                end: i + 1,
+                evaluated_at: explanation.evaluated_at,
+                policy: explanation.policy.clone(),
+                order: order.clone(),
+            });
+        }
+        open = order.is_none();
+    }
+    points
+}
+
+/// A recorded decision that did not reproduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The stream version of the point's first event.
+    pub version: StreamVersion,
+    /// The ids of the recorded events.
+    pub events: Vec<EventId>,
+    /// The business time of evaluation.
+    pub evaluated_at: DateTime<Utc>,
+    /// The policy the recorded events name.
+    pub policy: PolicyRef,
+    /// What was recorded.
+    pub recorded: Vec<Event>,
+    /// What the policy decides now on the same state (empty when it could
+    /// not be evaluated).
+    pub expected: Vec<Event>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// The result of a replay check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// How many decision points were checked.
+    pub checked: usize,
+    /// Those that did not reproduce.
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl ReplayReport {
+    /// True when every recorded decision reproduced.
+    pub fn is_clean(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+}
+
+fn rederive(
+    policy: &Policy,
+    state: &CustomerAccount,
+    point: &DecisionPoint,
+    calendar: &BusinessCalendar,
+) -> Result<(Decision, Vec<Event>), PolicyError> {
+    match &point.order {
+        Some(order) => {
+            let d = decide_order(policy, state, order, point.evaluated_at, calendar)?;
+            Ok((d.decision, vec![d.event.into()]))
+        }
+        None => {
+            let e = evaluate_customer(policy, state, point.evaluated_at, calendar)?;
+            Ok((e.decision, e.events))
+        }
+    }
+}
+
+/// Re-derives every recorded decision of one customer's stream with the
+/// policy version it names and reports those that do not reproduce.
+pub fn replay_check(
+    history: &[EventEnvelope],
+    registry: &PolicyRegistry,
+    calendar: &BusinessCalendar,
+) -> ReplayReport {
+    let mut report = ReplayReport::default();
+    let mut state = CustomerAccount::new();
+    let mut applied = 0;
+    for point in decision_points(history) {
+        for envelope in &history[applied..point.start] {
+            state.apply(envelope);
+        }
+        applied = point.start;
+        let recorded_envelopes = &history[point.start..point.end];
+        let recorded: Vec<Event> = recorded_envelopes.iter().map(|e| e.event.clone()).collect();
+        let mismatch = |expected: Vec<Event>, reason: String| Mismatch {
+            version: recorded_envelopes[0].version,
+            events: recorded_envelopes.iter().map(|e| e.id).collect(),
+            evaluated_at: point.evaluated_at,
+            policy: point.policy.clone(),
+            recorded: recorded.clone(),
+            expected,
+            reason,
+        };
+        report.checked += 1;
+        let Some(policy) = registry.get(&point.policy) else {
+            report.mismatches.push(mismatch(
+                Vec::new(),
+                PolicyError::UnknownPolicy(point.policy.clone()).to_string(),
+            ));
+            continue;
+        };
+        match rederive(policy, &state, &point, calendar) {
+            Ok((_, expected)) if expected == recorded => {}
+            Ok((_, expected)) => {
+                let reason = first_difference(&recorded, &expected);
+                report.mismatches.push(mismatch(expected, reason));
+            }
+            Err(e) => report.mismatches.push(mismatch(Vec::new(), e.to_string())),
+        }
+    }
+    report
+}
+
+fn first_difference(recorded: &[Event], expected: &[Event]) -> String {
+    for (i, (r, e)) in recorded.iter().zip(expected).enumerate() {
+        if r != e {
+            return format!(
+                "event {i} differs: recorded {} {}, re-derived {} {}",
+                r.type_name(),
+                event_gist(r),
+                e.type_name(),
+                event_gist(e)
+            );
+        }
+    }
+    format!(
+        "recorded {} events, re-derived {}",
+        recorded.len(),
+        expected.len()
+    )
+}
+
+fn event_gist(event: &Event) -> String {
+    match event {
+        Event::CreditDecided(e) => format!(
+            "{} {:?} {} {} {:?}",
+            e.decision, e.verdict, e.fulfilment, e.priority, e.discount
+        ),
+        Event::PriorityChanged(e) => format!("{} {} -> {}", e.decision, e.from, e.to),
+        Event::FulfilmentModeChanged(e) => format!("{} {} -> {}", e.decision, e.from, e.to),
+        Event::PriceAdjustmentChanged(e) => {
+            format!("{} {:?} {} -> {}", e.decision, e.adjustment, e.from, e.to)
+        }
+        Event::ReminderSent(e) => format!("{} {}", e.reminder, e.message),
+        other => other.type_name().to_owned(),
+    }
+}
+
+/// A decision that another policy would take differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatIfDifference {
+    /// The stream version of the decision point's first event.
+    pub version: StreamVersion,
+    /// The business time of the decision.
+    pub evaluated_at: DateTime<Utc>,
+    /// The order decided on, for an order decision.
+    pub order: Option<OrderId>,
+    /// The decision of the recorded policy, re-derived.
+    pub old: Decision,
+    /// The candidate policy's decision.
+    pub new: Decision,
+}
+
+impl WhatIfDifference {
+    /// One line: who, when, old and new outcome and rule.
+    pub fn summary(&self) -> String {
+        let o = &self.old.outcome;
+        let n = &self.new.outcome;
+        format!(
+            "{} {}{}: {:?}/{}/{} by \"{}\" ({} v{}) -> {:?}/{}/{} by \"{}\" ({} v{})",
+            self.old.customer,
+            self.evaluated_at.format("%Y-%m-%d %H:%M"),
+            self.order
+                .as_ref()
+                .map(|o| format!(" order {o}"))
+                .unwrap_or_default(),
+            o.verdict,
+            o.fulfilment,
+            o.priority,
+            self.old.rule,
+            self.old.policy.id,
+            self.old.policy.version,
+            n.verdict,
+            n.fulfilment,
+            n.priority,
+            self.new.rule,
+            self.new.policy.id,
+            self.new.policy.version,
+        )
+    }
+}
+
+/// Evaluates `candidate` at every recorded decision point of one customer's
+/// stream whose `evaluated_at` is in `[from, to)` (all when `range` is
+/// `None`) and lists the points where its outcome differs from the recorded
+/// policy's.
+///
+/// # Errors
+///
+/// [`PolicyError::UnknownPolicy`] when a recorded policy is not in the
+/// registry; evaluation errors of either policy.
+pub fn what_if(
+    history: &[EventEnvelope],
+    registry: &PolicyRegistry,
+    candidate: &Policy,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<WhatIfDifference>, PolicyError> {
+    let mut differences = Vec::new();
+    let mut state = CustomerAccount::new();
+    let mut applied = 0;
+    for point in decision_points(history) {
+        if let Some((from, to)) = range {
+            if point.evaluated_at < from || point.evaluated_at >= to {
+                continue;
+            }
+        }
+        for envelope in &history[applied..point.start] {
+            state.apply(envelope);
+        }
+        applied = point.start;
+        let recorded = registry
+            .get(&point.policy)
+            .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
+        let (old, _) = rederive(recorded, &state, &point, calendar)?;
+        let (new, _) = rederive(candidate, &state, &point, calendar)?;
+        if old.outcome != new.outcome {
+            differences.push(WhatIfDifference {
+                version: history[point.start].version,
+                evaluated_at: point.evaluated_at,
+                order: point.order.clone(),
+                old,
+                new,
+            });
+        }
+    }
+    Ok(differences)
+}

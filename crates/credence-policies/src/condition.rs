@@ -1,0 +1,370 @@
+//! Conditions: comparisons of facts with thresholds, combined with
+//! `all` / `any` / `not`, parsed from JSON with located errors and evaluated
+//! with a trace of every comparison.
+//!
+//! ```json
+//! {"all": [
+//!   {"fact": "max_business_days_past_due", "op": "gt", "value": 0},
+//!   {"not": {"fact": "tags", "op": "contains", "value": "key-account"}}
+//! ]}
+//! ```
+//!
+//! `{"all": []}` always holds and `{"any": []}` never does. Every leaf is
+//! evaluated (no short-circuit) so an explanation lists every comparison the
+//! rule made. A leaf under an odd number of `not`s is traced as
+//! `not <fact>` with its own (un-negated) result. A fact that is not known at
+//! this evaluation (an order fact outside order placement) makes its
+//! comparison false and is traced with the observed value `absent`.
+
+use std::str::FromStr;
+
+use credence_events::{Comparison, ConditionTrace, FactValue, Money};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::error::PolicyError;
+use crate::facts::{FactType, Facts};
+
+/// A threshold, typed by the fact it is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Threshold {
+    /// For a bool fact.
+    Bool(bool),
+    /// For an integer fact.
+    Integer(i64),
+    /// For a decimal fact.
+    Decimal(Decimal),
+    /// For a money fact: an amount in the customer's currency.
+    Money(Decimal),
+    /// For a text fact, or the label a tags fact must contain.
+    Text(String),
+}
+
+/// A condition of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// `fact op value`.
+    Compare {
+        /// The fact's name.
+        fact: String,
+        /// The comparison.
+        op: Comparison,
+        /// The threshold.
+        value: Threshold,
+    },
+    /// Every condition holds (true when empty).
+    All(Vec<Condition>),
+    /// At least one condition holds (false when empty).
+    Any(Vec<Condition>),
+    /// The condition does not hold.
+    Not(Box<Condition>),
+}
+
+fn op_name(op: Comparison) -> &'static str {
+    match op {
+        Comparison::Lt => "lt",
+        Comparison::Le => "le",
+        Comparison::Eq => "eq",
+        Comparison::Ne => "ne",
+        Comparison::Ge => "ge",
+        Comparison::Gt => "gt",
+        Comparison::Contains => "contains",
+    }
+}
+
+fn parse_op(value: &Value, path: &str) -> Result<Comparison, PolicyError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| PolicyError::invalid(path, "expected a string operator"))?;
+    Ok(match text {
+        "lt" => Comparison::Lt,
+        "le" => Comparison::Le,
+        "eq" => Comparison::Eq,
+        "ne" => Comparison::Ne,
+        "ge" => Comparison::Ge,
+        "gt" => Comparison::Gt,
+        "contains" => Comparison::Contains,
+        other => {
+            return Err(PolicyError::invalid(
+                path,
+                format!("unknown operator {other:?} (expected lt, le, eq, ne, ge, gt or contains)"),
+            ));
+        }
+    })
+}
+
+fn parse_decimal(value: &Value) -> Option<Decimal> {
+    match value {
+        Value::Number(n) => {
+            let text = n.to_string();
+            Decimal::from_str(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .ok()
+        }
+        Value::String(s) => Decimal::from_str(s.trim()).ok(),
+        _ => None,
+    }
+}
+
+fn parse_threshold(
+    fact_type: FactType,
+    fact: &str,
+    value: &Value,
+    path: &str,
+) -> Result<Threshold, PolicyError> {
+    let wrong = || {
+        PolicyError::invalid(
+            path,
+            format!("fact {fact:?} is {fact_type}, the value {value} is not"),
+        )
+    };
+    Ok(match fact_type {
+        FactType::Bool => Threshold::Bool(value.as_bool().ok_or_else(wrong)?),
+        FactType::Integer => Threshold::Integer(value.as_i64().ok_or_else(wrong)?),
+        FactType::Decimal => Threshold::Decimal(parse_decimal(value).ok_or_else(wrong)?),
+        FactType::Money => Threshold::Money(parse_decimal(value).ok_or_else(wrong)?),
+        FactType::Text | FactType::Tags => {
+            Threshold::Text(value.as_str().ok_or_else(wrong)?.to_owned())
+        }
+    })
+}
+
+fn allowed(fact_type: FactType, op: Comparison) -> bool {
+    match fact_type {
+        FactType::Bool | FactType::Text => matches!(op, Comparison::Eq | Comparison::Ne),
+        FactType::Tags => op == Comparison::Contains,
+        FactType::Integer | FactType::Decimal | FactType::Money => op != Comparison::Contains,
+    }
+}
+
+impl Condition {
+    /// Parses a condition at `path` of a document; `fact_type` names the type
+    /// of every fact the policy knows.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::Invalid`] naming the place of the first problem.
+    pub fn parse(
+        value: &Value,
+        path: &str,
+        fact_type: &dyn Fn(&str) -> Option<FactType>,
+    ) -> Result<Condition, PolicyError> {
+        let object = value.as_object().ok_or_else(|| {
+            PolicyError::invalid(path, "expected an object with fact, all, any or not")
+        })?;
+        let kinds: Vec<&str> = ["fact", "all", "any", "not"]
+            .into_iter()
+            .filter(|k| object.contains_key(*k))
+            .collect();
+        let [kind] = kinds.as_slice() else {
+            return Err(PolicyError::invalid(
+                path,
+                "expected exactly one of fact, all, any or not",
+            ));
+        };
+        let allowed_keys: &[&str] = if *kind == "fact" {
+            &["fact", "op", "value"]
+        } else {
+            &[kind]
+        };
+        if let Some(extra) = object.keys().find(|k| !allowed_keys.contains(&k.as_str())) {
+            return Err(PolicyError::invalid(
+                format!("{path}.{extra}"),
+                "unknown field",
+            ));
+        }
+        match *kind {
+            "fact" => {
+                let fact_path = format!("{path}.fact");
+                let fact = object["fact"]
+                    .as_str()
+                    .ok_or_else(|| PolicyError::invalid(&fact_path, "expected a fact name"))?;
+                let ty = fact_type(fact).ok_or_else(|| {
+                    PolicyError::invalid(&fact_path, format!("unknown fact {fact:?}"))
+                })?;
+                let op_path = format!("{path}.op");
+                let op = parse_op(
+                    object
+                        .get("op")
+                        .ok_or_else(|| PolicyError::invalid(&op_path, "missing"))?,
+                    &op_path,
+                )?;
+                if !allowed(ty, op) {
+                    return Err(PolicyError::invalid(
+                        &op_path,
+                        format!(
+                            "operator {} does not apply to {ty} fact {fact:?}",
+                            op_name(op)
+                        ),
+                    ));
+                }
+                let value_path = format!("{path}.value");
+                let value = parse_threshold(
+                    ty,
+                    fact,
+                    object
+                        .get("value")
+                        .ok_or_else(|| PolicyError::invalid(&value_path, "missing"))?,
+                    &value_path,
+                )?;
+                Ok(Condition::Compare {
+                    fact: fact.to_owned(),
+                    op,
+                    value,
+                })
+            }
+            "not" => Ok(Condition::Not(Box::new(Self::parse(
+                &object["not"],
+                &format!("{path}.not"),
+                fact_type,
+            )?))),
+            list => {
+                let items = object[list].as_array().ok_or_else(|| {
+                    PolicyError::invalid(format!("{path}.{list}"), "expected a list of conditions")
+                })?;
+                let parsed = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| Self::parse(item, &format!("{path}.{list}[{i}]"), fact_type))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if list == "all" {
+                    Condition::All(parsed)
+                } else {
+                    Condition::Any(parsed)
+                })
+            }
+        }
+    }
+
+    /// The condition as a JSON value, in the document format.
+    pub fn to_json(&self) -> Value {
+        match self {
+            Condition::Compare { fact, op, value } => serde_json::json!({
+                "fact": fact,
+                "op": op_name(*op),
+                "value": match value {
+                    Threshold::Bool(b) => Value::Bool(*b),
+                    Threshold::Integer(i) => Value::from(*i),
+                    Threshold::Decimal(d) | Threshold::Money(d) => Value::String(d.to_string()),
+                    Threshold::Text(t) => Value::String(t.clone()),
+                },
+            }),
+            Condition::All(items) => {
+                serde_json::json!({"all": items.iter().map(Self::to_json).collect::<Vec<_>>()})
+            }
+            Condition::Any(items) => {
+                serde_json::json!({"any": items.iter().map(Self::to_json).collect::<Vec<_>>()})
+            }
+            Condition::Not(inner) => serde_json::json!({"not": inner.to_json()}),
+        }
+    }
+
+    /// Evaluates the condition against `facts`, appending a trace of every
+    /// comparison to `traces`.
+    pub fn evaluate(&self, facts: &Facts, traces: &mut Vec<ConditionTrace>) -> bool {
+        self.eval(facts, traces, false)
+    }
+
+    fn eval(&self, facts: &Facts, traces: &mut Vec<ConditionTrace>, negated: bool) -> bool {
+        match self {
+            Condition::Compare { fact, op, value } => {
+                let trace = compare(facts, fact, *op, value, negated);
+                let holds = trace.holds;
+                traces.push(trace);
+                holds
+            }
+            // Collect first: every leaf is traced, no short-circuit.
+            Condition::All(items) => items
+                .iter()
+                .map(|c| c.eval(facts, traces, negated))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .all(|b| b),
+            Condition::Any(items) => items
+                .iter()
+                .map(|c| c.eval(facts, traces, negated))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .any(|b| b),
+            Condition::Not(inner) => !inner.eval(facts, traces, !negated),
+        }
+    }
+
+    /// True for a condition that holds whatever the facts (`{"all": []}`).
+    pub fn is_always(&self) -> bool {
+        matches!(self, Condition::All(items) if items.is_empty())
+    }
+}
+
+fn compare(
+    facts: &Facts,
+    fact: &str,
+    op: Comparison,
+    threshold: &Threshold,
+    negated: bool,
+) -> ConditionTrace {
+    let name = if negated {
+        format!("not {fact}")
+    } else {
+        fact.to_owned()
+    };
+    let Some(observed) = facts.get(fact) else {
+        return ConditionTrace {
+            fact: name,
+            comparison: op,
+            threshold: threshold_value(threshold, None),
+            observed: FactValue::Text("absent".into()),
+            holds: false,
+            sources: Vec::new(),
+        };
+    };
+    let ordering = match (&observed.value, threshold) {
+        (FactValue::Integer(o), Threshold::Integer(t)) => Some(o.cmp(t)),
+        (FactValue::Decimal(o), Threshold::Decimal(t)) => Some(o.cmp(t)),
+        (FactValue::Money(o), Threshold::Money(t)) => Some(o.amount().cmp(t)),
+        (FactValue::Bool(o), Threshold::Bool(t)) => Some(o.cmp(t)),
+        (FactValue::Text(o), Threshold::Text(t)) if op != Comparison::Contains => Some(o.cmp(t)),
+        _ => None,
+    };
+    let holds = match (op, ordering) {
+        (Comparison::Contains, _) => match threshold {
+            Threshold::Text(t) => observed.labels.contains(t),
+            _ => false,
+        },
+        (_, None) => false,
+        (Comparison::Lt, Some(o)) => o.is_lt(),
+        (Comparison::Le, Some(o)) => o.is_le(),
+        (Comparison::Eq, Some(o)) => o.is_eq(),
+        (Comparison::Ne, Some(o)) => o.is_ne(),
+        (Comparison::Ge, Some(o)) => o.is_ge(),
+        (Comparison::Gt, Some(o)) => o.is_gt(),
+    };
+    let currency = match &observed.value {
+        FactValue::Money(m) => Some(m.currency()),
+        _ => None,
+    };
+    ConditionTrace {
+        fact: name,
+        comparison: op,
+        threshold: threshold_value(threshold, currency),
+        observed: observed.value.clone(),
+        holds,
+        sources: observed.sources.clone(),
+    }
+}
+
+fn threshold_value(
+    threshold: &Threshold,
+    currency: Option<credence_events::Currency>,
+) -> FactValue {
+    match threshold {
+        Threshold::Bool(b) => FactValue::Bool(*b),
+        Threshold::Integer(i) => FactValue::Integer(*i),
+        Threshold::Decimal(d) => FactValue::Decimal(*d),
+        Threshold::Money(d) => currency
+            .and_then(|c| Money::new(*d, c).ok())
+            .map(FactValue::Money)
+            .unwrap_or(FactValue::Decimal(*d)),
+        Threshold::Text(t) => FactValue::Text(t.clone()),
+    }
+}

@@ -1,0 +1,786 @@
+//! Facts: what a policy may know about a customer at a business time, each
+//! with the ids of the events it came from.
+//!
+//! [`Facts::compute`] reads a [`CustomerAccount`] at `now` and produces named,
+//! typed values (the catalogue is [`FACTS`]). Every value carries the events
+//! that produced it, so an explanation can point at them: debt points at the
+//! deliveries (and partial payments) of the open receivables, the days past
+//! due at the oldest overdue receivable, promise counts at the promises, and
+//! so on. A value with no events behind it (no debt at all) has no sources.
+//!
+//! # Cost
+//!
+//! Debt, aging and days past due read only the open receivables. Payment
+//! behaviour, promises and payment orders scan the account's maps of those
+//! entities (bounded by a look-back window in the result, but the scan is
+//! linear in their number); see the crate docs for what a snapshot-indexed
+//! account would need to make that constant.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use credence_aggregates::{
+    CustomerAccount, OrderStatus, PaymentOrderStatus, PromiseStatus, Receivable,
+};
+use credence_events::{
+    BusinessCalendar, CustomerId, DayKind, EventId, FactValue, Money, OrderId, ReceivableId,
+    ServiceLevel, Urgency,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PolicyError;
+
+/// The type of a fact, which decides what thresholds and comparisons it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FactType {
+    /// `true` / `false`; compared with `eq` and `ne`.
+    Bool,
+    /// A count or a number of days; a JSON integer threshold.
+    Integer,
+    /// An exact number (a ratio, a percentage); a JSON number or decimal string.
+    Decimal,
+    /// An amount in the customer's currency; the threshold is a bare amount.
+    Money,
+    /// A label; compared with `eq` and `ne` against a string.
+    Text,
+    /// A set of labels (the customer's tags); compared with `contains`.
+    Tags,
+}
+
+impl fmt::Display for FactType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Bool => "bool",
+            Self::Integer => "integer",
+            Self::Decimal => "decimal",
+            Self::Money => "money",
+            Self::Text => "text",
+            Self::Tags => "tags",
+        })
+    }
+}
+
+/// One entry of the fact catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactSpec {
+    /// The name used in policy documents.
+    pub name: &'static str,
+    /// Its type.
+    pub fact_type: FactType,
+    /// What it means.
+    pub description: &'static str,
+}
+
+const fn spec(name: &'static str, fact_type: FactType, description: &'static str) -> FactSpec {
+    FactSpec {
+        name,
+        fact_type,
+        description,
+    }
+}
+
+/// Every built-in fact a policy document may name.
+pub const FACTS: &[FactSpec] = &[
+    spec("debt", FactType::Money, "sum of open receivables"),
+    spec(
+        "overdue_debt",
+        FactType::Money,
+        "open amounts past their due date",
+    ),
+    spec(
+        "overdue_1_7",
+        FactType::Money,
+        "overdue debt 1 to 7 days past due",
+    ),
+    spec(
+        "overdue_8_30",
+        FactType::Money,
+        "overdue debt 8 to 30 days past due",
+    ),
+    spec(
+        "overdue_31_60",
+        FactType::Money,
+        "overdue debt 31 to 60 days past due",
+    ),
+    spec(
+        "overdue_61_90",
+        FactType::Money,
+        "overdue debt 61 to 90 days past due",
+    ),
+    spec(
+        "overdue_over_90",
+        FactType::Money,
+        "overdue debt more than 90 days past due",
+    ),
+    spec(
+        "max_days_past_due",
+        FactType::Integer,
+        "calendar days past due of the oldest overdue receivable (0 when none)",
+    ),
+    spec(
+        "max_business_days_past_due",
+        FactType::Integer,
+        "business days past due of the oldest overdue receivable (0 when none)",
+    ),
+    spec(
+        "overdue_receivables",
+        FactType::Integer,
+        "number of overdue receivables",
+    ),
+    spec(
+        "open_receivables",
+        FactType::Integer,
+        "number of open receivables",
+    ),
+    spec(
+        "exposure",
+        FactType::Money,
+        "debt plus accepted, undelivered orders",
+    ),
+    spec(
+        "credit_limit",
+        FactType::Money,
+        "the credit limit in the terms",
+    ),
+    spec(
+        "limit_usage_percent",
+        FactType::Decimal,
+        "exposure as a percentage of the credit limit, 2 decimals (100 when the limit is zero and there is exposure)",
+    ),
+    spec(
+        "over_credit_limit",
+        FactType::Bool,
+        "exposure above the credit limit",
+    ),
+    spec(
+        "credit_balance",
+        FactType::Money,
+        "unused credit from overpayments",
+    ),
+    spec(
+        "pending_payment_orders",
+        FactType::Integer,
+        "payment orders whose money has not arrived",
+    ),
+    spec(
+        "pending_payment_orders_amount",
+        FactType::Money,
+        "amount of pending payment orders",
+    ),
+    spec(
+        "payment_orders_cover_overdue",
+        FactType::Bool,
+        "there is overdue debt and pending payment orders cover all of it",
+    ),
+    spec(
+        "expired_payment_orders",
+        FactType::Integer,
+        "payment orders that expired within the look-back window",
+    ),
+    spec(
+        "promises_broken",
+        FactType::Integer,
+        "promises to pay broken within the look-back window",
+    ),
+    spec(
+        "promises_kept",
+        FactType::Integer,
+        "promises to pay kept within the look-back window",
+    ),
+    spec(
+        "promises_pending",
+        FactType::Integer,
+        "promises to pay not yet due",
+    ),
+    spec(
+        "paid_receivables",
+        FactType::Integer,
+        "closed receivables in the behaviour window (the last N closed)",
+    ),
+    spec(
+        "average_days_late",
+        FactType::Decimal,
+        "average calendar days late over the behaviour window, 2 decimals (0 when none)",
+    ),
+    spec(
+        "recent_days_late",
+        FactType::Integer,
+        "days late of the most recently closed receivable (0 when none)",
+    ),
+    spec(
+        "on_time_ratio",
+        FactType::Decimal,
+        "share of the behaviour window paid by the due date, 2 decimals (1 when none)",
+    ),
+    spec(
+        "deferral_days",
+        FactType::Integer,
+        "payment deferral in the terms, in days",
+    ),
+    spec(
+        "deferral_kind",
+        FactType::Text,
+        "\"calendar\" or \"business\"",
+    ),
+    spec(
+        "service_level",
+        FactType::Text,
+        "\"basic\", \"standard\" or \"premium\"",
+    ),
+    spec(
+        "base_discount_percent",
+        FactType::Decimal,
+        "the usual discount in the terms, in percent",
+    ),
+    spec("tags", FactType::Tags, "the customer's tags or segments"),
+    spec(
+        "order_value",
+        FactType::Money,
+        "value of the order being decided, after its discount (only at order placement)",
+    ),
+    spec(
+        "order_urgency",
+        FactType::Text,
+        "\"normal\", \"urgent\" or \"same_day\" (only at order placement)",
+    ),
+    spec(
+        "order_same_day",
+        FactType::Bool,
+        "the order being decided wants same-day delivery (only at order placement)",
+    ),
+];
+
+/// The catalogue entry for `name`, if it is a built-in fact.
+pub fn fact_spec(name: &str) -> Option<&'static FactSpec> {
+    FACTS.iter().find(|f| f.name == name)
+}
+
+/// A fact's value at evaluation time and the events it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// The value.
+    pub value: FactValue,
+    /// For a `tags` fact: the labels (the value is their comma-joined text).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub labels: BTreeSet<String>,
+    /// The events that produced the value.
+    pub sources: Vec<EventId>,
+}
+
+impl Observed {
+    /// A value with its sources.
+    pub fn new(value: FactValue, sources: Vec<EventId>) -> Self {
+        Self {
+            value,
+            labels: BTreeSet::new(),
+            sources,
+        }
+    }
+
+    /// A set of labels.
+    pub fn labels(labels: BTreeSet<String>, sources: Vec<EventId>) -> Self {
+        let text = labels.iter().cloned().collect::<Vec<_>>().join(",");
+        Self {
+            value: FactValue::Text(text),
+            labels,
+            sources,
+        }
+    }
+}
+
+/// Settings of fact computation that a policy chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactsConfig {
+    /// How many of the most recently closed receivables payment behaviour
+    /// looks at.
+    #[serde(default = "default_window")]
+    pub behaviour_window: u16,
+    /// How many calendar days back broken/kept promises and expired payment
+    /// orders count.
+    #[serde(default = "default_lookback")]
+    pub lookback_days: u16,
+}
+
+fn default_window() -> u16 {
+    6
+}
+
+fn default_lookback() -> u16 {
+    90
+}
+
+impl Default for FactsConfig {
+    fn default() -> Self {
+        Self {
+            behaviour_window: default_window(),
+            lookback_days: default_lookback(),
+        }
+    }
+}
+
+/// One open receivable as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivableFacts {
+    /// The receivable.
+    pub id: ReceivableId,
+    /// What is still owed.
+    pub open: Money,
+    /// Its due date.
+    pub due_date: NaiveDate,
+    /// Calendar days past due (zero or negative: not overdue).
+    pub days_past_due: i64,
+    /// Business days past due.
+    pub business_days_past_due: u32,
+    /// The delivery event that created it, then the payments that paid on it.
+    pub sources: Vec<EventId>,
+}
+
+impl ReceivableFacts {
+    /// True when past its due date.
+    pub fn is_overdue(&self) -> bool {
+        self.days_past_due > 0
+    }
+}
+
+/// Everything a policy knows about one customer at one business time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The customer.
+    pub customer: CustomerId,
+    /// The business time of evaluation.
+    pub evaluated_at: DateTime<Utc>,
+    /// The supplier's local date at `evaluated_at`.
+    pub today: NaiveDate,
+    /// The order being decided, at order placement.
+    pub order: Option<OrderId>,
+    /// Open receivables, oldest due date first.
+    pub receivables: Vec<ReceivableFacts>,
+    values: BTreeMap<String, Observed>,
+}
+
+fn push_unique(into: &mut Vec<EventId>, ids: impl IntoIterator<Item = EventId>) {
+    for id in ids {
+        if !into.contains(&id) {
+            into.push(id);
+        }
+    }
+}
+
+fn receivable_sources(r: &Receivable) -> Vec<EventId> {
+    let mut sources = vec![r.source];
+    push_unique(&mut sources, r.paid_by.iter().copied());
+    sources
+}
+
+fn int(v: impl TryInto<i64>) -> FactValue {
+    FactValue::Integer(v.try_into().unwrap_or(i64::MAX))
+}
+
+impl Facts {
+    /// Computes the facts of `account` at business time `now`.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::UnknownCustomer`] for an unregistered account.
+    pub fn compute(
+        account: &CustomerAccount,
+        now: DateTime<Utc>,
+        calendar: &BusinessCalendar,
+        config: &FactsConfig,
+    ) -> Result<Facts, PolicyError> {
+        let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
+        let currency = profile.currency;
+        let today = calendar.local_date(now);
+        let money = |d: Decimal| Money::rounded(d, currency);
+        let mut values = BTreeMap::new();
+        let mut put = |name: &str, observed: Observed| {
+            values.insert(name.to_owned(), observed);
+        };
+
+        // Open receivables: debt, overdue, aging, days past due.
+        let receivables: Vec<ReceivableFacts> = account
+            .open_receivables()
+            .map(|r| ReceivableFacts {
+                id: r.id.clone(),
+                open: money(r.open),
+                due_date: r.due_date,
+                days_past_due: r.days_past_due(today),
+                business_days_past_due: calendar.business_days_past_due(r.due_date, today),
+                sources: receivable_sources(r),
+            })
+            .collect();
+        let mut debt_sources = Vec::new();
+        let mut overdue_sources = Vec::new();
+        let mut overdue = Decimal::ZERO;
+        let mut overdue_count = 0_i64;
+        let mut buckets = [Decimal::ZERO; 5];
+        let mut bucket_sources: [Vec<EventId>; 5] = Default::default();
+        let mut max_dpd = (0_i64, Vec::new());
+        let mut max_bdpd = (0_u32, Vec::new());
+        for r in &receivables {
+            push_unique(&mut debt_sources, r.sources.iter().copied());
+            if !r.is_overdue() {
+                continue;
+            }
+            overdue_count += 1;
+            overdue = overdue.saturating_add(r.open.amount());
+            push_unique(&mut overdue_sources, r.sources.iter().copied());
+            let bucket = match r.days_past_due {
+                ..=7 => 0,
+                8..=30 => 1,
+                31..=60 => 2,
+                61..=90 => 3,
+                _ => 4,
+            };
+            buckets[bucket] = buckets[bucket].saturating_add(r.open.amount());
+            push_unique(&mut bucket_sources[bucket], r.sources.iter().copied());
+            if r.days_past_due > max_dpd.0 {
+                max_dpd = (r.days_past_due, vec![r.sources[0]]);
+            }
+            if r.business_days_past_due > max_bdpd.0 {
+                max_bdpd = (r.business_days_past_due, vec![r.sources[0]]);
+            }
+        }
+        put(
+            "debt",
+            Observed::new(FactValue::Money(account.debt()), debt_sources.clone()),
+        );
+        put(
+            "overdue_debt",
+            Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone()),
+        );
+        let names = [
+            "overdue_1_7",
+            "overdue_8_30",
+            "overdue_31_60",
+            "overdue_61_90",
+            "overdue_over_90",
+        ];
+        for ((name, amount), sources) in names.iter().zip(buckets).zip(bucket_sources) {
+            put(
+                name,
+                Observed::new(FactValue::Money(money(amount)), sources),
+            );
+        }
+        put(
+            "max_days_past_due",
+            Observed::new(int(max_dpd.0), max_dpd.1),
+        );
+        put(
+            "max_business_days_past_due",
+            Observed::new(int(max_bdpd.0), max_bdpd.1),
+        );
+        put(
+            "overdue_receivables",
+            Observed::new(int(overdue_count), overdue_sources.clone()),
+        );
+        put(
+            "open_receivables",
+            Observed::new(int(receivables.len()), debt_sources.clone()),
+        );
+
+        // Exposure and the credit limit.
+        let exposure = account.exposure();
+        let mut exposure_sources = debt_sources.clone();
+        push_unique(
+            &mut exposure_sources,
+            account
+                .orders()
+                .values()
+                .filter(|o| o.is_accepted_open() && o.status == OrderStatus::Open)
+                .map(|o| o.source),
+        );
+        let limit = profile.terms.credit_limit;
+        let usage = if limit.amount().is_zero() {
+            if exposure.is_positive() {
+                Decimal::ONE_HUNDRED
+            } else {
+                Decimal::ZERO
+            }
+        } else {
+            exposure
+                .amount()
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|x| x.checked_div(limit.amount()))
+                .unwrap_or(Decimal::MAX)
+                .round_dp(2)
+        };
+        let mut limit_sources = exposure_sources.clone();
+        push_unique(&mut limit_sources, [profile.terms_source]);
+        put(
+            "exposure",
+            Observed::new(FactValue::Money(exposure), exposure_sources),
+        );
+        put(
+            "credit_limit",
+            Observed::new(FactValue::Money(limit), vec![profile.terms_source]),
+        );
+        put(
+            "limit_usage_percent",
+            Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
+        );
+        put(
+            "over_credit_limit",
+            Observed::new(
+                FactValue::Bool(exposure.amount() > limit.amount()),
+                limit_sources,
+            ),
+        );
+        put(
+            "credit_balance",
+            Observed::new(FactValue::Money(account.credit_balance()), Vec::new()),
+        );
+
+        // Payment orders and promises within the look-back window.
+        let lookback_start = today
+            .checked_sub_days(Days::new(config.lookback_days.into()))
+            .unwrap_or(NaiveDate::MIN);
+        let mut pending = (0_i64, Decimal::ZERO, Vec::new());
+        let mut expired = (0_i64, Vec::new());
+        for po in account.payment_orders().values() {
+            match po.status {
+                PaymentOrderStatus::Pending => {
+                    pending.0 += 1;
+                    pending.1 = pending.1.saturating_add(po.amount);
+                    pending.2.push(po.source);
+                }
+                PaymentOrderStatus::Expired if po.expected_by > lookback_start => {
+                    expired.0 += 1;
+                    expired.1.push(po.source);
+                }
+                _ => {}
+            }
+        }
+        let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
+        let mut cover_sources = pending.2.clone();
+        push_unique(&mut cover_sources, overdue_sources.iter().copied());
+        put(
+            "pending_payment_orders",
+            Observed::new(int(pending.0), pending.2.clone()),
+        );
+        put(
+            "pending_payment_orders_amount",
+            Observed::new(FactValue::Money(money(pending.1)), pending.2),
+        );
+        put(
+            "payment_orders_cover_overdue",
+            Observed::new(FactValue::Bool(covers), cover_sources),
+        );
+        put(
+            "expired_payment_orders",
+            Observed::new(int(expired.0), expired.1),
+        );
+        let mut broken = (0_i64, Vec::new());
+        let mut kept = (0_i64, Vec::new());
+        let mut promised = (0_i64, Vec::new());
+        for p in account.promises().values() {
+            let recent = p.promised_date > lookback_start;
+            match p.status {
+                PromiseStatus::Broken if recent => {
+                    broken.0 += 1;
+                    broken.1.push(p.source);
+                }
+                PromiseStatus::Kept if recent => {
+                    kept.0 += 1;
+                    kept.1.push(p.source);
+                }
+                PromiseStatus::Pending => {
+                    promised.0 += 1;
+                    promised.1.push(p.source);
+                }
+                _ => {}
+            }
+        }
+        put("promises_broken", Observed::new(int(broken.0), broken.1));
+        put("promises_kept", Observed::new(int(kept.0), kept.1));
+        put(
+            "promises_pending",
+            Observed::new(int(promised.0), promised.1),
+        );
+
+        // Payment behaviour over the last N closed receivables.
+        let mut closed: Vec<&Receivable> = account
+            .receivables()
+            .values()
+            .filter(|r| !r.is_open() && r.closed_on.is_some_and(|d| d <= today))
+            .collect();
+        closed.sort_by(|a, b| (b.closed_on, &b.id).cmp(&(a.closed_on, &a.id)));
+        closed.truncate(config.behaviour_window.into());
+        let late_days = |r: &Receivable| {
+            r.closed_on
+                .map(|c| (c - r.due_date).num_days().max(0))
+                .unwrap_or(0)
+        };
+        let mut behaviour_sources = Vec::new();
+        for r in &closed {
+            push_unique(&mut behaviour_sources, receivable_sources(r));
+        }
+        let n = Decimal::from(closed.len());
+        let total_late: i64 = closed.iter().map(|r| late_days(r)).sum();
+        let on_time = closed.iter().filter(|r| late_days(r) == 0).count();
+        let (average, ratio) = if closed.is_empty() {
+            (Decimal::ZERO, Decimal::ONE)
+        } else {
+            (
+                (Decimal::from(total_late) / n).round_dp(2),
+                (Decimal::from(on_time) / n).round_dp(2),
+            )
+        };
+        put(
+            "paid_receivables",
+            Observed::new(int(closed.len()), behaviour_sources.clone()),
+        );
+        put(
+            "average_days_late",
+            Observed::new(FactValue::Decimal(average), behaviour_sources.clone()),
+        );
+        put(
+            "on_time_ratio",
+            Observed::new(FactValue::Decimal(ratio), behaviour_sources),
+        );
+        put(
+            "recent_days_late",
+            Observed::new(
+                int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
+                closed
+                    .first()
+                    .map(|r| receivable_sources(r))
+                    .unwrap_or_default(),
+            ),
+        );
+
+        // Terms and tags.
+        let terms = &profile.terms;
+        let terms_source = vec![profile.terms_source];
+        put(
+            "deferral_days",
+            Observed::new(int(terms.deferral.days), terms_source.clone()),
+        );
+        put(
+            "deferral_kind",
+            Observed::new(
+                FactValue::Text(
+                    match terms.deferral.kind {
+                        DayKind::Calendar => "calendar",
+                        DayKind::Business => "business",
+                    }
+                    .into(),
+                ),
+                terms_source.clone(),
+            ),
+        );
+        put(
+            "service_level",
+            Observed::new(
+                FactValue::Text(
+                    match terms.service_level {
+                        ServiceLevel::Basic => "basic",
+                        ServiceLevel::Standard => "standard",
+                        ServiceLevel::Premium => "premium",
+                    }
+                    .into(),
+                ),
+                terms_source.clone(),
+            ),
+        );
+        put(
+            "base_discount_percent",
+            Observed::new(
+                FactValue::Decimal(terms.base_discount.as_percent()),
+                terms_source,
+            ),
+        );
+        put("tags", Observed::labels(profile.tags.clone(), Vec::new()));
+
+        Ok(Facts {
+            customer: profile.customer.clone(),
+            evaluated_at: now,
+            today,
+            order: None,
+            receivables,
+            values,
+        })
+    }
+
+    /// Computes the facts for deciding on `order`, which the account already
+    /// holds (its `OrderPlaced` applied): the customer's facts, with the order
+    /// counted in exposure, plus the order facts.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::UnknownCustomer`] or [`PolicyError::UnknownOrder`].
+    pub fn for_order(
+        account: &CustomerAccount,
+        order: &OrderId,
+        now: DateTime<Utc>,
+        calendar: &BusinessCalendar,
+        config: &FactsConfig,
+    ) -> Result<Facts, PolicyError> {
+        let mut facts = Self::compute(account, now, calendar, config)?;
+        let o = account
+            .order(order)
+            .ok_or_else(|| PolicyError::UnknownOrder(order.to_string()))?;
+        let currency = account.currency();
+        let value = Money::rounded(o.undelivered_value(currency.minor_units()), currency);
+        let source = vec![o.source];
+        facts.insert(
+            "order_value",
+            Observed::new(FactValue::Money(value), source.clone()),
+        );
+        facts.insert(
+            "order_urgency",
+            Observed::new(
+                FactValue::Text(
+                    match o.urgency {
+                        Urgency::Normal => "normal",
+                        Urgency::Urgent => "urgent",
+                        Urgency::SameDay => "same_day",
+                    }
+                    .into(),
+                ),
+                source.clone(),
+            ),
+        );
+        facts.insert(
+            "order_same_day",
+            Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source),
+        );
+        facts.order = Some(order.clone());
+        Ok(facts)
+    }
+
+    /// The value of fact `name`; `None` for an unknown fact or an order fact
+    /// outside order placement.
+    pub fn get(&self, name: &str) -> Option<&Observed> {
+        self.values.get(name)
+    }
+
+    /// Adds or replaces a fact: for facts computed by Rust extensions
+    /// ([`FactProvider`](crate::FactProvider)).
+    pub fn insert(&mut self, name: impl Into<String>, observed: Observed) {
+        self.values.insert(name.into(), observed);
+    }
+
+    /// Every fact, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Observed)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Every event id any fact points at, sorted.
+    pub fn all_sources(&self) -> BTreeSet<EventId> {
+        self.values
+            .values()
+            .flat_map(|o| o.sources.iter().copied())
+            .chain(
+                self.receivables
+                    .iter()
+                    .flat_map(|r| r.sources.iter().copied()),
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,88 @@
+//! Credence's credit policies: versioned rule sets that turn a customer's
+//! history into explained decisions, reminders, a replay check and what-if.
+//!
+//! ```text
+//! Policy::from_json(doc)                     // or Policy::default_policy()
+//! policy.facts(&account, now, &calendar)     // Facts, each with source events
+//! policy.evaluate(&facts)                    // Decision with its receipt
+//! order_placed(&policy, &account, &placed, &calendar)  // CreditDecided to append
+//! evaluate_customer(&policy, &account, now, &calendar) // changes + reminders
+//! replay_check(&history, &registry, &calendar)         // mismatches
+//! what_if(&history, &registry, &other, range, &calendar)
+//! ```
+//!
+//! # Key design decision: the first matching rule decides everything
+//!
+//! A policy is an ordered list of rules from the most to the least severe,
+//! like Kill Bill's overdue states. Evaluation checks them in order; the
+//! **first rule whose condition holds decides the whole outcome**: verdict
+//! (accept, hold, refuse), fulfilment mode, service priority, discount kept
+//! or suspended, bonus kept or suspended, extra markup, daily interest on
+//! arrears and whether service warnings go out. Outcomes are never merged,
+//! so there are no conflicts to resolve; precedence is the order of the
+//! rules. The last rule is a catch-all ("good standing") without a
+//! condition, so every evaluation decides.
+//!
+//! Every decision carries an [`Explanation`](credence_events::Explanation):
+//! the policy's id, version and SHA-256 content hash (of the canonical JSON
+//! document, plus the fingerprints of Rust extensions), the rule, the
+//! business time, and each comparison the rule made with its threshold, the
+//! observed value and the events that produced it.
+//!
+//! # Extending from Rust
+//!
+//! Implement [`Rule`] for a condition JSON cannot express and insert it with
+//! [`Policy::with_rule`], or implement [`FactProvider`] to compute new facts
+//! that JSON conditions can then name ([`Policy::from_json_with`]).
+//!
+//! # Interest on arrears
+//!
+//! `interest = round( Σ over overdue receivables: open amount × daily rate /
+//! 100 × calendar days past due )`, rounded once to the currency's minor
+//! unit, half away from zero. It is computed in the [`Decision`]
+//! ([`InterestCharge`]) and shown in its summary; no event type records an
+//! interest charge yet.
+//!
+//! # Invariants
+//!
+//! * **Pure.** No IO, no clock, no randomness: `now` and the calendar are
+//!   arguments; ids are derived from stable inputs ([`ids`]).
+//! * **Deterministic.** No hash maps; the same account, time and policy give
+//!   the same decision and the same events.
+//! * **Idempotent.** Evaluating a customer again at the same `now` after
+//!   appending its events records nothing new.
+//! * **Reproducible.** Replaying a stream with the policy versions it names
+//!   re-derives every recorded decision ([`replay_check`]).
+//! * **Cost.** Debt, overdue and aging facts read open receivables only;
+//!   payment behaviour, promises and payment orders scan those maps of the
+//!   account (linear in their count; a bounded index in the aggregate would
+//!   make them constant).
+
+mod audit;
+mod condition;
+mod decision;
+mod error;
+mod facts;
+pub mod ids;
+mod points;
+mod policy;
+mod reminders;
+
+pub use audit::{
+    DecisionPoint, Mismatch, PolicyRegistry, ReplayReport, WhatIfDifference, decision_points,
+    replay_check, what_if,
+};
+pub use condition::{Condition, Threshold};
+pub use decision::{Decision, InterestCharge, InterestLine, Outcome};
+pub use error::PolicyError;
+pub use facts::{
+    FACTS, FactSpec, FactType, Facts, FactsConfig, Observed, ReceivableFacts, fact_spec,
+};
+pub use points::{
+    Evaluation, OrderDecision, decide_order, desired_standing, evaluate_customer, initial_standing,
+    order_placed,
+};
+pub use policy::{
+    DEFAULT_POLICY_JSON, FactProvider, JsonRule, Policy, Rule, RuleCheck, canonical_json, evaluate,
+};
+pub use reminders::{FollowUpStep, LimitWarning, ReminderSchedule, schedule_reminders};

@@ -1,0 +1,209 @@
+//! Builders for commands, and a timeline that runs commands and policy
+//! decision points against one customer's stream.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use credence_aggregates::testing::{Scenario, given};
+use credence_aggregates::{
+    CheckDeadlines, Command, CustomerAccount, PlaceOrder, ReceivePayment, RecordDelivery,
+    RegisterCustomer, RequestedLine,
+};
+use credence_events::{
+    BusinessCalendar, Currency, CustomerId, Deferral, DeliveryId, DeliveryLine, Event,
+    EventEnvelope, ItemId, ManagerId, Money, OrderId, PaymentId, PaymentMethod, Quantity, Rate,
+    ReceivableId, ServiceLevel, Terms, Urgency,
+};
+use credence_policies::{Evaluation, OrderDecision, Policy, decide_order, evaluate_customer};
+use rust_decimal::Decimal;
+
+pub fn eur() -> Currency {
+    Currency::new("EUR").unwrap()
+}
+
+pub fn money(amount: &str) -> Money {
+    Money::new(amount.parse::<Decimal>().unwrap(), eur()).unwrap()
+}
+
+pub fn customer() -> CustomerId {
+    CustomerId::new("ACME").unwrap()
+}
+
+pub fn order_id(id: &str) -> OrderId {
+    OrderId::new(id).unwrap()
+}
+
+pub fn rid(id: &str) -> ReceivableId {
+    ReceivableId::new(id).unwrap()
+}
+
+pub fn rate(percent: &str) -> Rate {
+    Rate::percent(percent.parse().unwrap()).unwrap()
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// `h`:00 UTC on the given day.
+pub fn at_h(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+}
+
+/// 10:00 UTC on the given day.
+pub fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    at_h(y, m, d, 10)
+}
+
+pub fn terms(deferral: Deferral, discount: &str, limit: &str) -> Terms {
+    Terms {
+        credit_limit: money(limit),
+        deferral,
+        base_discount: rate(discount),
+        markup: Rate::ZERO,
+        bonus: Rate::ZERO,
+        service_level: ServiceLevel::Standard,
+    }
+}
+
+pub fn register_with(terms: Terms) -> RegisterCustomer {
+    RegisterCustomer {
+        customer: customer(),
+        name: "Acme Printing".into(),
+        manager: ManagerId::new("olena").unwrap(),
+        currency: eur(),
+        tags: BTreeSet::from(["wholesale".to_string()]),
+        terms,
+    }
+}
+
+/// The cartridge customer: 3 business days' deferral, 5 % discount, limit
+/// 1000 EUR.
+pub fn cartridge_customer() -> RegisterCustomer {
+    register_with(terms(Deferral::business(3), "5", "1000"))
+}
+
+pub fn place(order: &str, lines: &[(&str, u32, &str)], urgency: Urgency) -> PlaceOrder {
+    PlaceOrder {
+        customer: customer(),
+        order: order_id(order),
+        lines: lines
+            .iter()
+            .map(|(i, q, p)| RequestedLine {
+                item: ItemId::new(*i).unwrap(),
+                quantity: Quantity::units(*q).unwrap(),
+                unit_price: money(p),
+            })
+            .collect(),
+        requested_delivery: at(2026, 11, 6),
+        urgency,
+    }
+}
+
+/// Delivers everything of `order` (given as its lines); the receivable has
+/// the delivery's id.
+pub fn deliver(id: &str, order: &str, lines: &[(&str, u32)]) -> RecordDelivery {
+    RecordDelivery {
+        customer: customer(),
+        delivery: DeliveryId::new(id).unwrap(),
+        order: order_id(order),
+        lines: lines
+            .iter()
+            .map(|(i, q)| DeliveryLine {
+                item: ItemId::new(*i).unwrap(),
+                quantity: Quantity::units(*q).unwrap(),
+            })
+            .collect(),
+        receivable: None,
+        occurred_at: None,
+    }
+}
+
+pub fn pay(id: &str, amount: &str) -> ReceivePayment {
+    ReceivePayment {
+        customer: customer(),
+        payment: PaymentId::new(id).unwrap(),
+        amount: money(amount),
+        method: PaymentMethod::BankTransfer,
+        allocations: Vec::new(),
+        payment_order: None,
+        occurred_at: None,
+    }
+}
+
+pub fn check_deadlines() -> CheckDeadlines {
+    CheckDeadlines {
+        customer: customer(),
+    }
+}
+
+/// One customer's stream driven through commands and the policy.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub scenario: Scenario,
+    pub policy: Policy,
+    pub calendar: BusinessCalendar,
+    now: DateTime<Utc>,
+}
+
+impl Timeline {
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            scenario: given([]),
+            policy,
+            calendar: BusinessCalendar::default(),
+            now: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    pub fn default_policy() -> Self {
+        Self::new(Policy::default_policy())
+    }
+
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self.scenario = self.scenario.at(now);
+        self
+    }
+
+    /// Runs a command; panics on rejection (a broken test setup).
+    #[track_caller]
+    pub fn run(mut self, command: impl Into<Command>) -> Self {
+        self.scenario = self.scenario.and_then(command);
+        self
+    }
+
+    /// Places an order and records the policy's credit decision with it.
+    #[track_caller]
+    pub fn place(self, command: PlaceOrder) -> (Self, OrderDecision) {
+        let order = command.order.clone();
+        let (_, scenario) = self.scenario.clone().when(command).events();
+        let decision = decide_order(
+            &self.policy,
+            &scenario.state(),
+            &order,
+            self.now,
+            &self.calendar,
+        )
+        .expect("order decision");
+        let scenario = scenario.and([Event::from(decision.event.clone())]);
+        (Self { scenario, ..self }, decision)
+    }
+
+    /// Evaluates the customer and appends what it records.
+    #[track_caller]
+    pub fn evaluate(self) -> (Self, Evaluation) {
+        let evaluation = evaluate_customer(&self.policy, &self.state(), self.now, &self.calendar)
+            .expect("evaluation");
+        let scenario = self.scenario.clone().and(evaluation.events.clone());
+        (Self { scenario, ..self }, evaluation)
+    }
+
+    pub fn state(&self) -> CustomerAccount {
+        self.scenario.state()
+    }
+
+    pub fn history(&self) -> &[EventEnvelope] {
+        self.scenario.history()
+    }
+}
