@@ -1,3 +1,4 @@
 //! Cross-crate tests of Credence (one integration-test binary).
 
 mod account_properties;
+mod engine;

@@ -1,0 +1,518 @@
+//! The engine: the imperative shell that loads state, decides, and appends.
+//!
+//! [`Engine`] wires a store, a business calendar and a policy:
+//!
+//! * [`Engine::execute`] loads the customer's account (cached in memory,
+//!   else from the latest snapshot plus the stream's tail), decides the
+//!   command, lets the policy decide on any order it places (the
+//!   `CreditDecided` goes in the **same append** as the `OrderPlaced`), and
+//!   appends with the expected stream version. On a concurrency conflict
+//!   (another process appended first) it catches up and decides again, a
+//!   bounded number of times.
+//! * [`Engine::evaluate`] closes passed deadlines (expired payment orders,
+//!   broken promises) and records what the policy says at `now`: changes of
+//!   priority, fulfilment mode, discount / markup / bonus, notices, service
+//!   warnings and due reminders. Evaluating again at the same `now` records
+//!   nothing new.
+//!
+//! Every command's cost is independent of the customer's history length: the
+//! account is cached and caught up from the store with one read of the
+//! events appended since (usually none); a cold load starts from the latest
+//! snapshot, written every [`EngineConfig::snapshot_every`] events.
+//!
+//! The engine is `Send + Sync` and synchronous. In an async service keep it
+//! in an `Arc` and call it from `tokio::task::spawn_blocking` (see the
+//! `tokio_service` example), so store IO never blocks the executor.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use credence_aggregates::{CheckDeadlines, Command, CustomerAccount, Rejection};
+use credence_events::{
+    BusinessCalendar, CustomerId, Event, EventEnvelope, EventId, GlobalPosition, NewEvent,
+    StreamId, StreamVersion,
+};
+use credence_policies::{Policy, PolicyError, evaluate_customer, order_placed};
+use credence_store::{
+    EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
+    StoreError,
+};
+
+/// The layout version of the account snapshots this build writes. Part of
+/// the snapshot key, so snapshots written by other code are never read.
+const ACCOUNT_SNAPSHOT_LAYOUT: &str = concat!("account-v1-credence-", env!("CARGO_PKG_VERSION"));
+
+/// How many events are read from a store per call while replaying.
+const READ_BATCH: usize = 4096;
+
+/// Everything that can go wrong in the engine.
+///
+/// * [`EngineError::Rejected`]: the command is invalid for the account (a
+///   business rejection); nothing was stored; do not retry unchanged.
+/// * [`EngineError::Conflict`]: other writers kept appending to the stream
+///   and the bounded retries ran out; retrying later is safe.
+/// * [`EngineError::Store`] / [`EngineError::Snapshot`]: infrastructure.
+/// * [`EngineError::Policy`]: the policy could not evaluate (a policy bug or
+///   an unregistered customer); nothing was stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The command was rejected by the account's rules.
+    #[error("rejected: {0}")]
+    Rejected(#[from] Rejection),
+    /// The stream kept changing under the engine.
+    #[error("stream {stream} kept changing: gave up after {attempts} attempts")]
+    Conflict {
+        /// The stream.
+        stream: StreamId,
+        /// How many times the engine decided.
+        attempts: u32,
+    },
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The policy failed.
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
+    /// The customer has no stream.
+    #[error("unknown customer {0}")]
+    UnknownCustomer(CustomerId),
+}
+
+/// Knobs of an [`Engine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The supplier's calendar (time zone, weekends, holidays).
+    pub calendar: BusinessCalendar,
+    /// How many times a command is decided again after a concurrency
+    /// conflict before giving up. Default 5.
+    pub max_retries: u32,
+    /// Write a snapshot of an account every this many events (0: never).
+    /// Default 1,000.
+    pub snapshot_every: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            calendar: BusinessCalendar::default(),
+            max_retries: 5,
+            snapshot_every: 1_000,
+        }
+    }
+}
+
+/// What [`Engine::execute`] or [`Engine::evaluate`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    /// The stored events (empty when there was nothing to record).
+    pub events: Vec<EventEnvelope>,
+    /// The customer's stream version afterwards.
+    pub version: StreamVersion,
+}
+
+/// Which view of the past a state query wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// Everything known now.
+    Now,
+    /// The facts that had happened by business time `t` (occurred_at <= t),
+    /// as known now: a payment recorded later for an earlier date counts.
+    Business(DateTime<Utc>),
+    /// What the engine knew at recorded time `k` (recorded_at <= k): the
+    /// view a decision taken at `k` saw.
+    Known(DateTime<Utc>),
+}
+
+type Slot = Arc<Mutex<Option<CustomerAccount>>>;
+
+/// The engine: a store, a calendar, a policy and a cache of accounts.
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<dyn EventStore>,
+    policy: Arc<Policy>,
+    config: EngineConfig,
+    accounts: Mutex<BTreeMap<CustomerId, Slot>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave an account half-applied
+    // (apply is total), so a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Engine {
+    /// An engine over `store` with `policy`.
+    pub fn new(store: Arc<dyn EventStore>, policy: Policy, config: EngineConfig) -> Self {
+        Self {
+            store,
+            policy: Arc::new(policy),
+            config,
+            accounts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// An engine over a fresh in-memory store with the default policy.
+    pub fn in_memory() -> Self {
+        Self::new(
+            Arc::new(MemoryStore::new()),
+            Policy::default_policy(),
+            EngineConfig::default(),
+        )
+    }
+
+    /// An engine over the embedded file log in `dir` (created if missing),
+    /// with default durability (fsync, group commit).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] when the directory cannot be opened (locked by
+    /// another writer, corrupt, unreadable).
+    pub fn open_file(
+        dir: impl AsRef<Path>,
+        policy: Policy,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let store = FileStore::open(dir, FileOptions::default())?;
+        Ok(Self::new(Arc::new(store), policy, config))
+    }
+
+    /// An engine over a PostgreSQL database (schema migrated on connect).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] when the database cannot be reached.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(
+        url: &str,
+        policy: Policy,
+        config: EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let store = credence_store::PostgresStore::connect(url)?;
+        Ok(Self::new(Arc::new(store), policy, config))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The calendar.
+    pub fn calendar(&self) -> &BusinessCalendar {
+        &self.config.calendar
+    }
+
+    fn slot(&self, customer: &CustomerId) -> Slot {
+        lock(&self.accounts)
+            .entry(customer.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// Brings the cached account up to date with the store: loads it from a
+    /// snapshot and the stream when not cached, then applies whatever was
+    /// appended since.
+    fn refresh(
+        &self,
+        slot: &mut Option<CustomerAccount>,
+        stream: &StreamId,
+    ) -> Result<(), EngineError> {
+        if slot.is_none() {
+            *slot = Some(self.load_snapshot(stream)?.unwrap_or_default());
+        }
+        let account = slot.as_mut().expect("just filled");
+        loop {
+            let from = account.version().next();
+            let events = self.store.read_stream(stream, from, READ_BATCH)?;
+            let done = events.len() < READ_BATCH;
+            for envelope in &events {
+                account.apply(envelope);
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn snapshot_key() -> Result<SnapshotKey, EngineError> {
+        Ok(SnapshotKey::for_code("account", ACCOUNT_SNAPSHOT_LAYOUT)?)
+    }
+
+    fn load_snapshot(&self, stream: &StreamId) -> Result<Option<CustomerAccount>, EngineError> {
+        let key = Self::snapshot_key()?;
+        let Some(snapshot) = self
+            .store
+            .load_snapshot(stream, &key, StreamVersion(u64::MAX))?
+        else {
+            return Ok(None);
+        };
+        // A snapshot that does not decode (written by a build with the same
+        // key but another layout) is ignored: the stream is the truth.
+        let account: Option<CustomerAccount> = serde_json::from_slice(&snapshot.data).ok();
+        Ok(account.filter(|a| a.version() == snapshot.version))
+    }
+
+    fn maybe_snapshot(
+        &self,
+        stream: &StreamId,
+        account: &CustomerAccount,
+        before: StreamVersion,
+    ) -> Result<(), EngineError> {
+        let every = self.config.snapshot_every;
+        if every == 0 || account.version().0 / every == before.0 / every {
+            return Ok(());
+        }
+        let data = serde_json::to_vec(account).map_err(|e| {
+            EngineError::Store(StoreError::InvalidInput(format!(
+                "account does not serialise: {e}"
+            )))
+        })?;
+        self.store.save_snapshot(&Snapshot {
+            stream: stream.clone(),
+            version: account.version(),
+            key: Self::snapshot_key()?,
+            data,
+        })?;
+        Ok(())
+    }
+
+    /// Runs `command` at business time `now` (the time the engine learns
+    /// it; it becomes every event's `recorded_at`).
+    ///
+    /// # Errors
+    ///
+    /// See [`EngineError`]. On any error nothing is stored.
+    #[tracing::instrument(skip_all, fields(customer = %command.customer(), command = command.name(), %now))]
+    pub fn execute(&self, command: Command, now: DateTime<Utc>) -> Result<Executed, EngineError> {
+        let customer = command.customer().clone();
+        self.record(&customer, |engine, account| {
+            let events = account.decide(&command, now, engine.calendar())?;
+            let occurred_at = command.occurred_at(now);
+            let mut proposed: Vec<NewEvent> = events
+                .into_iter()
+                .map(|event| new_event(event, occurred_at, now))
+                .collect();
+            // A placed order gets its credit decision in the same append.
+            let mut decisions = Vec::new();
+            for placed in proposed
+                .iter()
+                .filter(|p| matches!(p.event, Event::OrderPlaced(_)))
+            {
+                let decision = order_placed(&engine.policy, account, placed, engine.calendar())?;
+                decisions.push(new_event(decision.event.into(), occurred_at, now));
+            }
+            proposed.extend(decisions);
+            Ok(proposed)
+        })
+    }
+
+    /// Evaluates `customer` at business time `now`: closes passed deadlines
+    /// and records the policy's changes of standing, notices and due
+    /// reminders. Idempotent at the same `now`.
+    ///
+    /// # Errors
+    ///
+    /// See [`EngineError`].
+    #[tracing::instrument(skip_all, fields(%customer, %now))]
+    pub fn evaluate(
+        &self,
+        customer: &CustomerId,
+        now: DateTime<Utc>,
+    ) -> Result<Executed, EngineError> {
+        self.record(customer, |engine, account| {
+            if !account.is_registered() {
+                return Err(EngineError::UnknownCustomer(customer.clone()));
+            }
+            let deadlines = account.decide(
+                &CheckDeadlines {
+                    customer: customer.clone(),
+                }
+                .into(),
+                now,
+                engine.calendar(),
+            )?;
+            // Evaluate on the state after the deadlines closed.
+            let mut after = account.clone();
+            let mut proposed = Vec::new();
+            for event in deadlines {
+                let new = new_event(event, now, now);
+                after.apply(&new.clone().into_envelope(
+                    StreamId::for_customer(customer),
+                    after.version().next(),
+                    GlobalPosition::START,
+                ));
+                proposed.push(new);
+            }
+            let evaluation = evaluate_customer(&engine.policy, &after, now, engine.calendar())?;
+            proposed.extend(
+                evaluation
+                    .events
+                    .into_iter()
+                    .map(|event| new_event(event, now, now)),
+            );
+            Ok(proposed)
+        })
+    }
+
+    /// The shared load / decide / append / retry loop.
+    fn record(
+        &self,
+        customer: &CustomerId,
+        decide: impl Fn(&Engine, &CustomerAccount) -> Result<Vec<NewEvent>, EngineError>,
+    ) -> Result<Executed, EngineError> {
+        let stream = StreamId::for_customer(customer);
+        let slot = self.slot(customer);
+        let mut guard = lock(&slot);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            self.refresh(&mut guard, &stream)?;
+            let account = guard.as_ref().expect("refreshed");
+            let proposed = decide(self, account)?;
+            if proposed.is_empty() {
+                return Ok(Executed {
+                    events: Vec::new(),
+                    version: account.version(),
+                });
+            }
+            let before = account.version();
+            let expected = if before == StreamVersion::NONE {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(before)
+            };
+            match self.store.append(&stream, expected, &proposed) {
+                Ok(outcome) => {
+                    let account = guard.as_mut().expect("refreshed");
+                    let mut position = outcome.first_position;
+                    let mut version = before;
+                    let mut stored = Vec::with_capacity(proposed.len());
+                    for new in proposed {
+                        version = version.next();
+                        let envelope = new.into_envelope(stream.clone(), version, position);
+                        position = position.next();
+                        account.apply(&envelope);
+                        stored.push(envelope);
+                    }
+                    self.maybe_snapshot(&stream, account, before)?;
+                    return Ok(Executed {
+                        events: stored,
+                        version: account.version(),
+                    });
+                }
+                Err(StoreError::Conflict { .. }) if attempts <= self.config.max_retries => {
+                    tracing::debug!(%stream, attempts, "conflict; catching up and deciding again");
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(EngineError::Conflict { stream, attempts });
+                }
+                Err(e) => {
+                    // The append may or may not have happened: forget the
+                    // cached state so the next call reloads from the store.
+                    *guard = None;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    /// The customer's current account.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::UnknownCustomer`] when it has no stream, or a store
+    /// error.
+    pub fn account(&self, customer: &CustomerId) -> Result<CustomerAccount, EngineError> {
+        let slot = self.slot(customer);
+        let mut guard = lock(&slot);
+        self.refresh(&mut guard, &StreamId::for_customer(customer))?;
+        let account = guard.as_ref().expect("refreshed");
+        if !account.is_registered() {
+            return Err(EngineError::UnknownCustomer(customer.clone()));
+        }
+        Ok(account.clone())
+    }
+
+    /// The customer's account as of a business or recorded time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::account`].
+    pub fn account_as_of(
+        &self,
+        customer: &CustomerId,
+        as_of: AsOf,
+    ) -> Result<CustomerAccount, EngineError> {
+        if as_of == AsOf::Now {
+            return self.account(customer);
+        }
+        let history = self.history(customer)?;
+        let account = CustomerAccount::from_history(history.iter().filter(|e| match as_of {
+            AsOf::Now => true,
+            AsOf::Business(t) => e.occurred_at <= t,
+            AsOf::Known(k) => e.recorded_at <= k,
+        }));
+        if !account.is_registered() {
+            return Err(EngineError::UnknownCustomer(customer.clone()));
+        }
+        Ok(account)
+    }
+
+    /// Every event of the customer's stream.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn history(&self, customer: &CustomerId) -> Result<Vec<EventEnvelope>, EngineError> {
+        let stream = StreamId::for_customer(customer);
+        let mut all = Vec::new();
+        loop {
+            let from = StreamVersion(all.len() as u64 + 1);
+            let batch = self.store.read_stream(&stream, from, READ_BATCH)?;
+            let done = batch.len() < READ_BATCH;
+            all.extend(batch);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Every event in the global log, in commit order.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn global_log(&self) -> Result<Vec<EventEnvelope>, EngineError> {
+        let mut all = Vec::new();
+        let mut after = GlobalPosition::START;
+        loop {
+            let batch = self.store.read_all(after, READ_BATCH)?;
+            let done = batch.len() < READ_BATCH;
+            if let Some(last) = batch.last() {
+                after = last.position;
+            }
+            all.extend(batch);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+}
+
+fn new_event(event: Event, occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        id: EventId::from_uuid(uuid::Uuid::new_v4()),
+        occurred_at,
+        recorded_at,
+        correlation_id: None,
+        causation_id: None,
+        event,
+    }
+}

@@ -1,0 +1,262 @@
+//! The engine over real stores: execute, evaluate, caching, snapshots,
+//! conflicts and as-of views.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use credence::aggregates::{
+    Command, PlaceOrder, ReceivePayment, RecordDelivery, RegisterCustomer, RequestedLine,
+};
+use credence::events::*;
+use credence::policies::Policy;
+use credence::store::{EventStore, MemoryStore};
+use credence::{AsOf, Engine, EngineConfig, EngineError};
+use rust_decimal_macros::dec;
+
+fn eur() -> Currency {
+    Currency::new("EUR").unwrap()
+}
+
+fn money(amount: rust_decimal::Decimal) -> Money {
+    Money::new(amount, eur()).unwrap()
+}
+
+fn at(d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap()
+}
+
+fn customer() -> CustomerId {
+    CustomerId::new("ACME").unwrap()
+}
+
+fn register() -> Command {
+    RegisterCustomer {
+        customer: customer(),
+        name: "Acme".into(),
+        manager: ManagerId::new("olena").unwrap(),
+        currency: eur(),
+        tags: Default::default(),
+        terms: Terms {
+            credit_limit: money(dec!(1000)),
+            deferral: Deferral::business(3),
+            base_discount: Rate::percent(dec!(5)).unwrap(),
+            markup: Rate::ZERO,
+            bonus: Rate::ZERO,
+            service_level: ServiceLevel::Standard,
+        },
+    }
+    .into()
+}
+
+fn place(order: &str, quantity: u32) -> Command {
+    PlaceOrder {
+        customer: customer(),
+        order: OrderId::new(order).unwrap(),
+        lines: vec![RequestedLine {
+            item: ItemId::new("cartridge").unwrap(),
+            quantity: Quantity::units(quantity).unwrap(),
+            unit_price: money(dec!(20)),
+        }],
+        requested_delivery: at(6, 12),
+        urgency: Urgency::Normal,
+    }
+    .into()
+}
+
+fn deliver(id: &str, order: &str, quantity: u32) -> Command {
+    RecordDelivery {
+        customer: customer(),
+        delivery: DeliveryId::new(id).unwrap(),
+        order: OrderId::new(order).unwrap(),
+        lines: vec![DeliveryLine {
+            item: ItemId::new("cartridge").unwrap(),
+            quantity: Quantity::units(quantity).unwrap(),
+        }],
+        receivable: None,
+        occurred_at: None,
+    }
+    .into()
+}
+
+fn pay(id: &str, amount: rust_decimal::Decimal, occurred_at: Option<DateTime<Utc>>) -> Command {
+    ReceivePayment {
+        customer: customer(),
+        payment: PaymentId::new(id).unwrap(),
+        amount: money(amount),
+        method: PaymentMethod::BankTransfer,
+        allocations: vec![],
+        payment_order: None,
+        occurred_at,
+    }
+    .into()
+}
+
+#[test]
+fn an_order_is_recorded_with_its_credit_decision_in_one_append() {
+    let engine = Engine::in_memory();
+    engine.execute(register(), at(2, 9)).unwrap();
+    let placed = engine.execute(place("O-1", 5), at(6, 9)).unwrap();
+    let types: Vec<_> = placed.events.iter().map(|e| e.event.type_name()).collect();
+    assert_eq!(types, ["OrderPlaced", "CreditDecided"]);
+    // One append: consecutive positions, the same recorded time.
+    assert_eq!(placed.events[1].position.0, placed.events[0].position.0 + 1);
+    assert_eq!(placed.version, StreamVersion(3));
+    let Event::CreditDecided(decision) = &placed.events[1].event else {
+        unreachable!()
+    };
+    assert_eq!(decision.verdict, Verdict::Accept);
+    assert_eq!(decision.order, Some(OrderId::new("O-1").unwrap()));
+}
+
+#[test]
+fn a_rejected_command_stores_nothing() {
+    let engine = Engine::in_memory();
+    let err = engine.execute(place("O-1", 1), at(6, 9)).unwrap_err();
+    assert!(matches!(err, EngineError::Rejected(_)), "{err}");
+    assert_eq!(engine.store().head().unwrap(), GlobalPosition::START);
+    engine.execute(register(), at(2, 9)).unwrap();
+    let err = engine.execute(register(), at(2, 10)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rejected: customer ACME is already registered"
+    );
+    assert_eq!(engine.store().head().unwrap(), GlobalPosition(1));
+}
+
+#[test]
+fn engines_sharing_a_store_catch_up_with_each_other() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let a = Engine::new(
+        store.clone(),
+        Policy::default_policy(),
+        EngineConfig::default(),
+    );
+    let b = Engine::new(
+        store.clone(),
+        Policy::default_policy(),
+        EngineConfig::default(),
+    );
+    a.execute(register(), at(2, 9)).unwrap();
+    // b has never seen the customer; a has it cached.
+    b.execute(place("O-1", 2), at(6, 9)).unwrap();
+    // a's cache is behind by two events: it catches up before deciding.
+    a.execute(deliver("D-1", "O-1", 2), at(6, 11)).unwrap();
+    assert_eq!(
+        a.account(&customer()).unwrap(),
+        b.account(&customer()).unwrap()
+    );
+    assert_eq!(
+        store
+            .stream_version(&StreamId::for_customer(&customer()))
+            .unwrap(),
+        StreamVersion(4)
+    );
+}
+
+#[test]
+fn a_cold_start_from_snapshots_equals_the_full_fold() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let config = EngineConfig {
+        snapshot_every: 4,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(store.clone(), Policy::default_policy(), config.clone());
+    engine.execute(register(), at(2, 9)).unwrap();
+    for n in 0..6 {
+        let order = format!("O-{n}");
+        engine.execute(place(&order, 1), at(3, 9 + n)).unwrap();
+        engine
+            .execute(deliver(&format!("D-{n}"), &order, 1), at(3, 9 + n))
+            .unwrap();
+    }
+    let warm = engine.account(&customer()).unwrap();
+    let cold = Engine::new(store.clone(), Policy::default_policy(), config);
+    assert_eq!(cold.account(&customer()).unwrap(), warm);
+    let folded = CustomerAccountFromStore::fold(&*store);
+    assert_eq!(folded, warm);
+}
+
+struct CustomerAccountFromStore;
+
+impl CustomerAccountFromStore {
+    fn fold(store: &dyn EventStore) -> credence::aggregates::CustomerAccount {
+        let events = store
+            .read_stream(
+                &StreamId::for_customer(&customer()),
+                StreamVersion(1),
+                usize::MAX,
+            )
+            .unwrap();
+        credence::aggregates::CustomerAccount::from_history(&events)
+    }
+}
+
+#[test]
+fn evaluating_twice_at_the_same_time_records_nothing_new() {
+    let engine = Engine::in_memory();
+    engine.execute(register(), at(2, 9)).unwrap();
+    engine.execute(place("O-1", 5), at(6, 9)).unwrap();
+    engine.execute(deliver("D-1", "O-1", 5), at(6, 10)).unwrap();
+    // Due Wednesday 11 Nov; Thursday 12 Nov it is one business day late.
+    let first = engine.evaluate(&customer(), at(12, 9)).unwrap();
+    assert!(!first.events.is_empty());
+    let second = engine.evaluate(&customer(), at(12, 9)).unwrap();
+    assert_eq!(second.events, vec![]);
+    assert_eq!(second.version, first.version);
+    let err = engine
+        .evaluate(&CustomerId::new("NOBODY").unwrap(), at(12, 9))
+        .unwrap_err();
+    assert!(matches!(err, EngineError::UnknownCustomer(_)), "{err}");
+}
+
+#[test]
+fn as_of_business_time_and_as_known_differ_for_a_late_recorded_payment() {
+    let engine = Engine::in_memory();
+    engine.execute(register(), at(2, 9)).unwrap();
+    engine.execute(place("O-1", 5), at(2, 10)).unwrap();
+    engine.execute(deliver("D-1", "O-1", 5), at(2, 11)).unwrap();
+    // Money that arrived on 5 Nov is recorded on 9 Nov.
+    engine
+        .execute(pay("P-1", dec!(95), Some(at(5, 9))), at(9, 9))
+        .unwrap();
+    let business = engine
+        .account_as_of(&customer(), AsOf::Business(at(6, 12)))
+        .unwrap();
+    let known = engine
+        .account_as_of(&customer(), AsOf::Known(at(6, 12)))
+        .unwrap();
+    assert_eq!(business.debt(), money(dec!(0)));
+    assert_eq!(known.debt(), money(dec!(95)));
+    assert_eq!(engine.account(&customer()).unwrap().debt(), money(dec!(0)));
+}
+
+#[test]
+fn the_file_store_keeps_everything_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("credence-engine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let engine =
+            Engine::open_file(&dir, Policy::default_policy(), EngineConfig::default()).unwrap();
+        engine.execute(register(), at(2, 9)).unwrap();
+        engine.execute(place("O-1", 5), at(2, 10)).unwrap();
+        // A second writer on the same directory is refused.
+        let err =
+            Engine::open_file(&dir, Policy::default_policy(), EngineConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
+    }
+    let engine =
+        Engine::open_file(&dir, Policy::default_policy(), EngineConfig::default()).unwrap();
+    assert_eq!(
+        engine.account(&customer()).unwrap().exposure(),
+        money(dec!(95))
+    );
+    assert_eq!(engine.store().verify().unwrap().events, 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_engine_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<EngineError>();
+}
