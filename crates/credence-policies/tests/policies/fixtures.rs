@@ -207,3 +207,55 @@ impl Timeline {
         self.scenario.history()
     }
 }
+
+/// One line per event, for readable expectations.
+pub fn describe(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::CreditDecided(d) => format!(
+                "credit {} {:?} {} {} discount {:?} by {}",
+                d.decision, d.verdict, d.fulfilment, d.priority, d.discount, d.explanation.rule
+            ),
+            Event::FulfilmentModeChanged(c) => {
+                format!(
+                    "fulfilment {} -> {} by {}",
+                    c.from, c.to, c.explanation.rule
+                )
+            }
+            Event::PriorityChanged(c) => {
+                format!("priority {} -> {} by {}", c.from, c.to, c.explanation.rule)
+            }
+            Event::PriceAdjustmentChanged(c) => format!(
+                "{:?} {} -> {} by {}",
+                c.adjustment, c.from, c.to, c.explanation.rule
+            ),
+            Event::ReminderSent(r) => format!(
+                "reminder {:?} to {:?} level {} {:?}: {}",
+                r.kind,
+                r.recipient,
+                r.level,
+                r.receivables.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                r.message
+            ),
+            other => other.type_name().to_owned(),
+        })
+        .collect()
+}
+
+#[track_caller]
+pub fn assert_lines(actual: Vec<String>, expected: &[&str]) {
+    let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    assert_eq!(actual, expected, "\nactual:\n{}\n", actual.join("\n"));
+}
+
+/// The id of the `n`th event of type `type_name` in the timeline's history.
+#[track_caller]
+pub fn event_id_of(t: &Timeline, type_name: &str, n: usize) -> credence_events::EventId {
+    t.history()
+        .iter()
+        .filter(|e| e.event.type_name() == type_name)
+        .nth(n)
+        .unwrap_or_else(|| panic!("no {type_name} #{n}"))
+        .id
+}
