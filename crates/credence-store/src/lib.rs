@@ -87,6 +87,9 @@ mod tests {
         assert_send_sync::<FileStore>();
         assert_send_sync::<Subscription>();
         let store: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(MemoryStore::new());
-        assert_eq!(store.head().unwrap(), credence_events::GlobalPosition::START);
+        assert_eq!(
+            store.head().unwrap(),
+            credence_events::GlobalPosition::START
+        );
     }
 }

@@ -95,9 +95,11 @@ impl EventStore for MemoryStore {
             let position = GlobalPosition(index as u64 + 1);
             state.ids.insert(event.id, index);
             state.streams.entry(stream.clone()).or_default().push(index);
-            state
-                .events
-                .push(event.clone().into_envelope(stream.clone(), version, position));
+            state.events.push(
+                event
+                    .clone()
+                    .into_envelope(stream.clone(), version, position),
+            );
         }
         let last = GlobalPosition(state.events.len() as u64);
         drop(state);
@@ -128,7 +130,11 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
-    fn read_all(&self, after: GlobalPosition, max: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let state = self.lock();
         let skip = after.0.min(state.events.len() as u64) as usize;
         Ok(state.events[skip..].iter().take(max).cloned().collect())

@@ -290,7 +290,11 @@ impl PostgresStore {
         })
     }
 
-    fn read_query(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<EventEnvelope>, StoreError> {
+    fn read_query(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let mut conn = self.conn()?;
         let rows = conn.query(sql, params)?;
         rows.iter()
@@ -299,7 +303,10 @@ impl PostgresStore {
     }
 }
 
-fn version_of(tx: &mut postgres::Transaction<'_>, stream: &StreamId) -> Result<StreamVersion, StoreError> {
+fn version_of(
+    tx: &mut postgres::Transaction<'_>,
+    stream: &StreamId,
+) -> Result<StreamVersion, StoreError> {
     let v: i64 = tx
         .query_one(
             "SELECT coalesce(max(version), 0) FROM credence_events WHERE stream = $1",
@@ -324,7 +331,10 @@ impl EventStore for PostgresStore {
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
         let head: i64 = tx
-            .query_one("SELECT position FROM credence_head WHERE id = 1 FOR UPDATE", &[])?
+            .query_one(
+                "SELECT position FROM credence_head WHERE id = 1 FOR UPDATE",
+                &[],
+            )?
             .get(0);
         let current = version_of(&mut tx, stream)?;
         let ids: Vec<Uuid> = events.iter().map(|e| *e.id.as_uuid()).collect();
@@ -361,9 +371,11 @@ impl EventStore for PostgresStore {
             schemas.push(i32::from(event.event.schema_version()));
             occurred.push(event.occurred_at.to_rfc3339());
             recorded.push(event.recorded_at.to_rfc3339());
-            envelopes.push(codec::encode(
-                &event.clone().into_envelope(stream.clone(), version, position),
-            ));
+            envelopes.push(codec::encode(&event.clone().into_envelope(
+                stream.clone(),
+                version,
+                position,
+            )));
         }
         tx.execute(
             "INSERT INTO credence_events
@@ -411,7 +423,11 @@ impl EventStore for PostgresStore {
         )
     }
 
-    fn read_all(&self, after: GlobalPosition, max: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         self.read_query(
             "SELECT position, envelope::text FROM credence_events
              WHERE position > $1 ORDER BY position LIMIT $2",

@@ -76,8 +76,7 @@ impl SnapshotKey {
     /// [`StoreError::InvalidInput`] for an empty, too long or malformed key.
     pub fn new(key: impl Into<String>) -> Result<SnapshotKey, StoreError> {
         let key = key.into();
-        if key.is_empty() || key.len() > MAX_SNAPSHOT_KEY_LEN || key.chars().any(char::is_control)
-        {
+        if key.is_empty() || key.len() > MAX_SNAPSHOT_KEY_LEN || key.chars().any(char::is_control) {
             return Err(StoreError::InvalidInput(format!(
                 "snapshot key {key:?} must be 1 to {MAX_SNAPSHOT_KEY_LEN} bytes without control characters"
             )));
@@ -217,7 +216,8 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// Infrastructure errors.
-    fn read_all(&self, after: GlobalPosition, max: usize) -> Result<Vec<EventEnvelope>, StoreError>;
+    fn read_all(&self, after: GlobalPosition, max: usize)
+    -> Result<Vec<EventEnvelope>, StoreError>;
 
     /// The stream's version ([`StreamVersion::NONE`] for an unknown stream).
     ///
@@ -375,7 +375,10 @@ pub(crate) fn plan_append(
 }
 
 /// Checks a snapshot before saving it against the stream's version.
-pub(crate) fn check_snapshot(snapshot: &Snapshot, current: StreamVersion) -> Result<(), StoreError> {
+pub(crate) fn check_snapshot(
+    snapshot: &Snapshot,
+    current: StreamVersion,
+) -> Result<(), StoreError> {
     if snapshot.version == StreamVersion::NONE || snapshot.version > current {
         return Err(StoreError::InvalidInput(format!(
             "snapshot of stream {} at version {} but the stream is at version {current}",

@@ -62,10 +62,7 @@ impl Subscription {
     /// Errors of [`EventStore::read_all`].
     pub fn try_next(&mut self) -> Result<Option<EventEnvelope>, StoreError> {
         if self.buffered.is_empty() {
-            let after = self
-                .buffered
-                .back()
-                .map_or(self.checkpoint, |e| e.position);
+            let after = self.buffered.back().map_or(self.checkpoint, |e| e.position);
             self.buffered
                 .extend(self.store.read_all(after, SUBSCRIPTION_BATCH)?);
         }
@@ -90,7 +87,8 @@ impl Subscription {
             if now >= deadline {
                 return Ok(None);
             }
-            self.store.wait_for_append(self.checkpoint, deadline - now)?;
+            self.store
+                .wait_for_append(self.checkpoint, deadline - now)?;
         }
     }
 }

@@ -4,7 +4,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use credence_events::{EventId, GlobalPosition, StreamVersion};
-use credence_store::{EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, StoreError};
+use credence_store::{
+    EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, StoreError,
+};
 
 use crate::support::{ev, stream, unique};
 
@@ -19,7 +21,8 @@ pub fn race(store: Arc<dyn EventStore>, threads: usize, per_thread: usize) {
     let barrier = Arc::new(Barrier::new(threads * 2));
     let mut handles = Vec::new();
     for t in 0..threads {
-        let (store1, contested, barrier1) = (Arc::clone(&store), contested.clone(), Arc::clone(&barrier));
+        let (store1, contested, barrier1) =
+            (Arc::clone(&store), contested.clone(), Arc::clone(&barrier));
         handles.push(thread::spawn(move || {
             let (store, barrier) = (store1, barrier1);
             barrier.wait();
@@ -53,7 +56,11 @@ pub fn race(store: Arc<dyn EventStore>, threads: usize, per_thread: usize) {
             for i in 0..per_thread {
                 let id = base + (500_000_000 + t * 1_000_000 + i) as u128;
                 store
-                    .append(&own, ExpectedVersion::Exact(StreamVersion(i as u64)), &[ev(id)])
+                    .append(
+                        &own,
+                        ExpectedVersion::Exact(StreamVersion(i as u64)),
+                        &[ev(id)],
+                    )
                     .unwrap();
             }
             (Vec::new(), 0)
@@ -70,9 +77,15 @@ pub fn race(store: Arc<dyn EventStore>, threads: usize, per_thread: usize) {
     let total = threads * per_thread;
     assert_eq!(winners.len(), total);
     for (i, (version, _)) in winners.iter().enumerate() {
-        assert_eq!(*version, StreamVersion(i as u64 + 1), "each version has exactly one winner");
+        assert_eq!(
+            *version,
+            StreamVersion(i as u64 + 1),
+            "each version has exactly one winner"
+        );
     }
-    let stored = store.read_stream(&contested, StreamVersion(1), usize::MAX).unwrap();
+    let stored = store
+        .read_stream(&contested, StreamVersion(1), usize::MAX)
+        .unwrap();
     assert_eq!(stored.len(), total);
     for (event, (version, id)) in stored.iter().zip(&winners) {
         assert_eq!((event.version, event.id), (*version, *id));
@@ -80,7 +93,11 @@ pub fn race(store: Arc<dyn EventStore>, threads: usize, per_thread: usize) {
     let all = store.read_all(GlobalPosition::START, usize::MAX).unwrap();
     assert_eq!(all.len(), total * 2);
     for (i, e) in all.iter().enumerate() {
-        assert_eq!(e.position, GlobalPosition(i as u64 + 1), "the global log has no gaps");
+        assert_eq!(
+            e.position,
+            GlobalPosition(i as u64 + 1),
+            "the global log has no gaps"
+        );
     }
     let mut ids: Vec<_> = all.iter().map(|e| e.id).collect();
     ids.sort();
@@ -101,8 +118,11 @@ fn file_writers_race() {
     let store = FileStore::open(dir.path(), FileOptions::default().segment_size(8 * 1024)).unwrap();
     race(Arc::new(store), 8, 25);
     // Everything is still there after reopening, and the chain holds.
-    let store =
-        FileStore::open(dir.path(), FileOptions::default().verify_chain_on_open(true)).unwrap();
+    let store = FileStore::open(
+        dir.path(),
+        FileOptions::default().verify_chain_on_open(true),
+    )
+    .unwrap();
     assert_eq!(store.head().unwrap(), GlobalPosition(400));
     assert!(store.recovery_report().segments > 1);
 }

@@ -36,27 +36,61 @@ macro_rules! conformance_tests {
 
 pub fn append_and_read(store: &Arc<dyn EventStore>) {
     let (s1, s2) = (stream("ACME"), stream("Globex"));
-    let a = store.append(&s1, ExpectedVersion::NoStream, &evs(1, 3)).unwrap();
+    let a = store
+        .append(&s1, ExpectedVersion::NoStream, &evs(1, 3))
+        .unwrap();
     assert_eq!(a.stream_version, StreamVersion(3));
-    assert_eq!((a.first_position, a.last_position), (GlobalPosition(1), GlobalPosition(3)));
+    assert_eq!(
+        (a.first_position, a.last_position),
+        (GlobalPosition(1), GlobalPosition(3))
+    );
     assert!(!a.already_stored);
-    let b = store.append(&s2, ExpectedVersion::Any, &evs(10, 2)).unwrap();
-    assert_eq!((b.first_position, b.last_position), (GlobalPosition(4), GlobalPosition(5)));
+    let b = store
+        .append(&s2, ExpectedVersion::Any, &evs(10, 2))
+        .unwrap();
+    assert_eq!(
+        (b.first_position, b.last_position),
+        (GlobalPosition(4), GlobalPosition(5))
+    );
     assert_eq!(b.stream_version, StreamVersion(2));
 
     let read = store.read_stream(&s1, StreamVersion(1), 100).unwrap();
     let expected: Vec<_> = evs(1, 3)
         .into_iter()
         .enumerate()
-        .map(|(i, e)| e.into_envelope(s1.clone(), StreamVersion(i as u64 + 1), GlobalPosition(i as u64 + 1)))
+        .map(|(i, e)| {
+            e.into_envelope(
+                s1.clone(),
+                StreamVersion(i as u64 + 1),
+                GlobalPosition(i as u64 + 1),
+            )
+        })
         .collect();
     assert_eq!(read, expected);
-    assert_eq!(store.read_stream(&s1, StreamVersion::NONE, 100).unwrap(), expected);
+    assert_eq!(
+        store.read_stream(&s1, StreamVersion::NONE, 100).unwrap(),
+        expected
+    );
     let middle = store.read_stream(&s1, StreamVersion(2), 1).unwrap();
     assert_eq!(middle, expected[1..2]);
-    assert!(store.read_stream(&s1, StreamVersion(4), 10).unwrap().is_empty());
-    assert!(store.read_stream(&s1, StreamVersion(1), 0).unwrap().is_empty());
-    assert!(store.read_stream(&stream("nobody"), StreamVersion(1), 10).unwrap().is_empty());
+    assert!(
+        store
+            .read_stream(&s1, StreamVersion(4), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_stream(&s1, StreamVersion(1), 0)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_stream(&stream("nobody"), StreamVersion(1), 10)
+            .unwrap()
+            .is_empty()
+    );
 
     let all = store.read_all(GlobalPosition::START, 100).unwrap();
     let positions: Vec<u64> = all.iter().map(|e| e.position.0).collect();
@@ -64,13 +98,19 @@ pub fn append_and_read(store: &Arc<dyn EventStore>) {
     assert_eq!(all[3].stream, s2);
     assert_eq!(all[3].id, ev(10).id);
     let tail = store.read_all(GlobalPosition(3), 100).unwrap();
-    assert_eq!(tail.iter().map(|e| e.position.0).collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(
+        tail.iter().map(|e| e.position.0).collect::<Vec<_>>(),
+        [4, 5]
+    );
     assert!(store.read_all(GlobalPosition(5), 100).unwrap().is_empty());
     assert!(store.read_all(GlobalPosition(99), 100).unwrap().is_empty());
 
     assert_eq!(store.head().unwrap(), GlobalPosition(5));
     assert_eq!(store.stream_version(&s1).unwrap(), StreamVersion(3));
-    assert_eq!(store.stream_version(&stream("nobody")).unwrap(), StreamVersion::NONE);
+    assert_eq!(
+        store.stream_version(&stream("nobody")).unwrap(),
+        StreamVersion::NONE
+    );
 }
 
 fn assert_conflict(result: Result<impl std::fmt::Debug, StoreError>, actual: u64) {
@@ -82,12 +122,22 @@ fn assert_conflict(result: Result<impl std::fmt::Debug, StoreError>, actual: u64
 
 pub fn expected_versions(store: &Arc<dyn EventStore>) {
     let s = stream("ACME");
-    store.append(&s, ExpectedVersion::Exact(StreamVersion::NONE), &[ev(1)]).unwrap();
+    store
+        .append(&s, ExpectedVersion::Exact(StreamVersion::NONE), &[ev(1)])
+        .unwrap();
     assert_conflict(store.append(&s, ExpectedVersion::NoStream, &[ev(2)]), 1);
-    assert_conflict(store.append(&s, ExpectedVersion::Exact(StreamVersion(0)), &[ev(2)]), 1);
-    assert_conflict(store.append(&s, ExpectedVersion::Exact(StreamVersion(2)), &[ev(2)]), 1);
+    assert_conflict(
+        store.append(&s, ExpectedVersion::Exact(StreamVersion(0)), &[ev(2)]),
+        1,
+    );
+    assert_conflict(
+        store.append(&s, ExpectedVersion::Exact(StreamVersion(2)), &[ev(2)]),
+        1,
+    );
     assert_eq!(store.head().unwrap(), GlobalPosition(1));
-    let ok = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &[ev(2)]).unwrap();
+    let ok = store
+        .append(&s, ExpectedVersion::Exact(StreamVersion(1)), &[ev(2)])
+        .unwrap();
     assert_eq!(ok.stream_version, StreamVersion(2));
     let any = store.append(&s, ExpectedVersion::Any, &[ev(3)]).unwrap();
     assert_eq!(any.stream_version, StreamVersion(3));
@@ -95,8 +145,13 @@ pub fn expected_versions(store: &Arc<dyn EventStore>) {
         .append(&s, ExpectedVersion::Exact(StreamVersion(1)), &[ev(4)])
         .unwrap_err();
     assert!(err.is_conflict());
-    assert_eq!(err.to_string(), "stream ACME is at version 3, expected version 1");
-    store.append(&stream("other"), ExpectedVersion::NoStream, &[ev(5)]).unwrap();
+    assert_eq!(
+        err.to_string(),
+        "stream ACME is at version 3, expected version 1"
+    );
+    store
+        .append(&stream("other"), ExpectedVersion::NoStream, &[ev(5)])
+        .unwrap();
     assert_eq!(store.head().unwrap(), GlobalPosition(4));
 }
 
@@ -109,30 +164,55 @@ fn assert_duplicate(result: Result<impl std::fmt::Debug, StoreError>, expected: 
 
 pub fn idempotent_appends(store: &Arc<dyn EventStore>) {
     let s = stream("ACME");
-    store.append(&s, ExpectedVersion::NoStream, &[ev(1)]).unwrap();
-    let first = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2)).unwrap();
+    store
+        .append(&s, ExpectedVersion::NoStream, &[ev(1)])
+        .unwrap();
+    let first = store
+        .append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2))
+        .unwrap();
     store.append(&s, ExpectedVersion::Any, &[ev(4)]).unwrap();
     // The retry is acknowledged with the original positions, whatever it expects.
-    let again = store.append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2)).unwrap();
+    let again = store
+        .append(&s, ExpectedVersion::Exact(StreamVersion(1)), &evs(2, 2))
+        .unwrap();
     assert!(again.already_stored);
     assert_eq!(again.first_position, first.first_position);
     assert_eq!(again.last_position, first.last_position);
     assert_eq!(again.stream_version, first.stream_version);
-    let single = store.append(&s, ExpectedVersion::NoStream, &[ev(1)]).unwrap();
+    let single = store
+        .append(&s, ExpectedVersion::NoStream, &[ev(1)])
+        .unwrap();
     assert!(single.already_stored);
     assert_eq!(single.first_position, GlobalPosition(1));
     assert_eq!(store.head().unwrap(), GlobalPosition(4));
 
     let mut changed = ev(2);
-    changed.recorded_at = changed.recorded_at + chrono::Duration::seconds(1);
-    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[changed, ev(3)]), DuplicateReason::DifferentContent);
-    assert_duplicate(store.append(&stream("other"), ExpectedVersion::Any, &[ev(1)]), DuplicateReason::OtherStream);
-    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(4), ev(5)]), DuplicateReason::PartialOverlap);
-    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(5), ev(4)]), DuplicateReason::PartialOverlap);
-    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(3), ev(2)]), DuplicateReason::PartialOverlap);
+    changed.recorded_at += chrono::Duration::seconds(1);
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &[changed, ev(3)]),
+        DuplicateReason::DifferentContent,
+    );
+    assert_duplicate(
+        store.append(&stream("other"), ExpectedVersion::Any, &[ev(1)]),
+        DuplicateReason::OtherStream,
+    );
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &[ev(4), ev(5)]),
+        DuplicateReason::PartialOverlap,
+    );
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &[ev(5), ev(4)]),
+        DuplicateReason::PartialOverlap,
+    );
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &[ev(3), ev(2)]),
+        DuplicateReason::PartialOverlap,
+    );
     assert_eq!(store.head().unwrap(), GlobalPosition(4));
     assert_eq!(store.read_all(GlobalPosition::START, 10).unwrap().len(), 4);
-    let err = store.append(&s, ExpectedVersion::Any, &[ev(4), ev(5)]).unwrap_err();
+    let err = store
+        .append(&s, ExpectedVersion::Any, &[ev(4), ev(5)])
+        .unwrap_err();
     assert!(err.is_bad_input(), "{err}");
 }
 
@@ -140,19 +220,29 @@ pub fn bad_input_stores_nothing(store: &Arc<dyn EventStore>) {
     let s = stream("ACME");
     let err = store.append(&s, ExpectedVersion::Any, &[]).unwrap_err();
     assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
-    assert_eq!(err.to_string(), "invalid input: an append needs at least one event");
-    assert_duplicate(store.append(&s, ExpectedVersion::Any, &[ev(1), ev(2), ev(1)]), DuplicateReason::RepeatedInBatch);
+    assert_eq!(
+        err.to_string(),
+        "invalid input: an append needs at least one event"
+    );
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &[ev(1), ev(2), ev(1)]),
+        DuplicateReason::RepeatedInBatch,
+    );
     assert_eq!(store.head().unwrap(), GlobalPosition::START);
     assert_eq!(store.stream_version(&s).unwrap(), StreamVersion::NONE);
     // Nothing of the rejected batch leaked: ev(2) can start the stream.
-    let ok = store.append(&s, ExpectedVersion::NoStream, &[ev(2)]).unwrap();
+    let ok = store
+        .append(&s, ExpectedVersion::NoStream, &[ev(2)])
+        .unwrap();
     assert_eq!(ok.first_position, GlobalPosition(1));
     assert!(!ok.already_stored);
 }
 
 pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
     let s = stream("ACME");
-    store.append(&s, ExpectedVersion::NoStream, &evs(1, 3)).unwrap();
+    store
+        .append(&s, ExpectedVersion::NoStream, &evs(1, 3))
+        .unwrap();
     let mut sub = Subscription::new(Arc::clone(store), GlobalPosition::START);
     for p in 1..=3 {
         let e = sub.next_timeout(Duration::from_secs(5)).unwrap().unwrap();
@@ -165,11 +255,16 @@ pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
         let s = s.clone();
         thread::spawn(move || {
             thread::sleep(Duration::from_millis(100));
-            store.append(&s, ExpectedVersion::Exact(StreamVersion(3)), &evs(4, 2)).unwrap();
+            store
+                .append(&s, ExpectedVersion::Exact(StreamVersion(3)), &evs(4, 2))
+                .unwrap();
         })
     };
     let started = Instant::now();
-    let e = sub.next_timeout(Duration::from_secs(10)).unwrap().expect("followed a new append");
+    let e = sub
+        .next_timeout(Duration::from_secs(10))
+        .unwrap()
+        .expect("followed a new append");
     assert_eq!(e.position, GlobalPosition(4));
     assert!(started.elapsed() < Duration::from_secs(10));
     let e = sub.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
@@ -185,7 +280,9 @@ pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
 
 pub fn snapshots(store: &Arc<dyn EventStore>) {
     let s = stream("ACME");
-    store.append(&s, ExpectedVersion::NoStream, &evs(1, 5)).unwrap();
+    store
+        .append(&s, ExpectedVersion::NoStream, &evs(1, 5))
+        .unwrap();
     let key = SnapshotKey::for_code("account", "code-a").unwrap();
     let other_code = SnapshotKey::for_code("account", "code-b").unwrap();
     let snap = |version: u64, key: &SnapshotKey, data: &[u8]| Snapshot {
@@ -196,17 +293,28 @@ pub fn snapshots(store: &Arc<dyn EventStore>) {
     };
     store.save_snapshot(&snap(2, &key, b"two")).unwrap();
     store.save_snapshot(&snap(4, &key, b"four")).unwrap();
-    store.save_snapshot(&snap(5, &other_code, b"other code")).unwrap();
-    let load = |at: u64, key: &SnapshotKey| store.load_snapshot(&s, key, StreamVersion(at)).unwrap();
+    store
+        .save_snapshot(&snap(5, &other_code, b"other code"))
+        .unwrap();
+    let load =
+        |at: u64, key: &SnapshotKey| store.load_snapshot(&s, key, StreamVersion(at)).unwrap();
     assert_eq!(load(10, &key), Some(snap(4, &key, b"four")));
     assert_eq!(load(4, &key), Some(snap(4, &key, b"four")));
     assert_eq!(load(3, &key), Some(snap(2, &key, b"two")));
     assert_eq!(load(1, &key), None);
-    assert_eq!(load(10, &other_code), Some(snap(5, &other_code, b"other code")));
+    assert_eq!(
+        load(10, &other_code),
+        Some(snap(5, &other_code, b"other code"))
+    );
     assert_eq!(load(4, &other_code), None);
     let unknown = SnapshotKey::new("account@code-c").unwrap();
     assert_eq!(load(10, &unknown), None);
-    assert_eq!(store.load_snapshot(&stream("nobody"), &key, StreamVersion(9)).unwrap(), None);
+    assert_eq!(
+        store
+            .load_snapshot(&stream("nobody"), &key, StreamVersion(9))
+            .unwrap(),
+        None
+    );
     // The same stream, key and version again replaces the data.
     store.save_snapshot(&snap(4, &key, b"four again")).unwrap();
     assert_eq!(load(4, &key), Some(snap(4, &key, b"four again")));
@@ -216,7 +324,10 @@ pub fn snapshots(store: &Arc<dyn EventStore>) {
         assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
     }
     let err = store
-        .save_snapshot(&Snapshot { stream: stream("nobody"), ..snap(1, &key, b"x") })
+        .save_snapshot(&Snapshot {
+            stream: stream("nobody"),
+            ..snap(1, &key, b"x")
+        })
         .unwrap_err();
     assert!(err.is_bad_input());
     assert_eq!(load(10, &key), Some(snap(4, &key, b"four again")));
@@ -256,13 +367,20 @@ pub fn gap_free_paging(store: &Arc<dyn EventStore>) {
             assert_eq!(e.version, StreamVersion(i as u64 + 1));
             assert_eq!(&e.stream, s);
         }
-        assert_eq!(store.stream_version(s).unwrap(), StreamVersion(events.len() as u64));
+        assert_eq!(
+            store.stream_version(s).unwrap(),
+            StreamVersion(events.len() as u64)
+        );
     }
 }
 
 pub fn verify_counts(store: &Arc<dyn EventStore>) {
-    store.append(&stream("a"), ExpectedVersion::Any, &evs(1, 3)).unwrap();
-    store.append(&stream("b"), ExpectedVersion::Any, &evs(4, 1)).unwrap();
+    store
+        .append(&stream("a"), ExpectedVersion::Any, &evs(1, 3))
+        .unwrap();
+    store
+        .append(&stream("b"), ExpectedVersion::Any, &evs(4, 1))
+        .unwrap();
     let report = store.verify().unwrap();
     assert_eq!(report.events, 4);
     assert_eq!(report.streams, 2);

@@ -15,7 +15,11 @@ fn populate(dir: &Path, n: u64, options: FileOptions) {
     let store = FileStore::open(dir, options).unwrap();
     for i in 0..n {
         store
-            .append(&stream("ACME"), ExpectedVersion::Exact(StreamVersion(i)), &[ev(u128::from(i) + 1)])
+            .append(
+                &stream("ACME"),
+                ExpectedVersion::Exact(StreamVersion(i)),
+                &[ev(u128::from(i) + 1)],
+            )
             .unwrap();
     }
 }
@@ -39,7 +43,11 @@ fn frames(path: &Path) -> Vec<(usize, usize)> {
 
 fn corruption(err: StoreError) -> (PathBuf, u64, String) {
     match err {
-        StoreError::Corruption { segment, offset, reason } => (segment, offset, reason),
+        StoreError::Corruption {
+            segment,
+            offset,
+            reason,
+        } => (segment, offset, reason),
         other => panic!("expected corruption, got {other:?}"),
     }
 }
@@ -60,7 +68,10 @@ fn a_flipped_byte_in_the_middle_names_segment_and_offset() {
     assert_eq!(segment, path);
     assert_eq!(at, offset as u64);
     assert!(reason.contains("checksum mismatch"), "{reason}");
-    assert!(message.contains("0000000001.seg") && message.contains(&format!("at byte {offset}")), "{message}");
+    assert!(
+        message.contains("0000000001.seg") && message.contains(&format!("at byte {offset}")),
+        "{message}"
+    );
     // Nothing was truncated: the data after the damage is still there.
     assert_eq!(fs::metadata(&path).unwrap().len(), size);
 }
@@ -72,8 +83,14 @@ fn damage_in_a_closed_segment_is_an_error_even_at_its_end() {
     let path = segment(dir.path(), 1);
     let (offset, _) = *frames(&path).last().unwrap();
     let len = fs::metadata(&path).unwrap().len();
-    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 3).unwrap();
-    let (segment, at, _) = corruption(FileStore::open(dir.path(), FileOptions::default()).unwrap_err());
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let (segment, at, _) =
+        corruption(FileStore::open(dir.path(), FileOptions::default()).unwrap_err());
     assert_eq!((segment, at), (path, offset as u64));
 }
 
@@ -84,15 +101,30 @@ fn a_truncated_tail_is_cut_and_reported() {
     {
         let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
         // The last append is a batch of three; tear its last record.
-        store.append(&stream("ACME"), ExpectedVersion::Exact(StreamVersion(10)), &evs(100, 3)).unwrap();
+        store
+            .append(
+                &stream("ACME"),
+                ExpectedVersion::Exact(StreamVersion(10)),
+                &evs(100, 3),
+            )
+            .unwrap();
     }
     let path = segment(dir.path(), 1);
     let all = frames(&path);
     let batch_start = all[10].0;
     let len = fs::metadata(&path).unwrap().len();
-    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 5).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len - 5)
+        .unwrap();
     let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
-    let tail = store.recovery_report().torn_tail.clone().expect("a torn tail is reported");
+    let tail = store
+        .recovery_report()
+        .torn_tail
+        .clone()
+        .expect("a torn tail is reported");
     assert_eq!(tail.segment, path);
     assert_eq!(tail.offset, batch_start as u64);
     assert_eq!(tail.records_discarded, 2);
@@ -101,10 +133,20 @@ fn a_truncated_tail_is_cut_and_reported() {
     assert_eq!(fs::metadata(&path).unwrap().len(), batch_start as u64);
     store.verify().unwrap();
     // Appends continue where the log now ends, and the chain holds.
-    store.append(&stream("ACME"), ExpectedVersion::Exact(StreamVersion(10)), &evs(100, 3)).unwrap();
+    store
+        .append(
+            &stream("ACME"),
+            ExpectedVersion::Exact(StreamVersion(10)),
+            &evs(100, 3),
+        )
+        .unwrap();
     assert_eq!(store.verify().unwrap().events, 13);
     drop(store);
-    let store = FileStore::open(dir.path(), FileOptions::default().verify_chain_on_open(true)).unwrap();
+    let store = FileStore::open(
+        dir.path(),
+        FileOptions::default().verify_chain_on_open(true),
+    )
+    .unwrap();
     assert_eq!(store.recovery_report().torn_tail, None);
 }
 
@@ -114,10 +156,18 @@ fn zeroes_after_the_last_record_are_a_torn_tail() {
     populate(dir.path(), 5, FileOptions::default());
     let path = segment(dir.path(), 1);
     let len = fs::metadata(&path).unwrap().len();
-    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(len + 4096).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len + 4096)
+        .unwrap();
     let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
     let tail = store.recovery_report().torn_tail.clone().unwrap();
-    assert_eq!((tail.offset, tail.bytes_discarded, tail.records_discarded), (len, 4096, 0));
+    assert_eq!(
+        (tail.offset, tail.bytes_discarded, tail.records_discarded),
+        (len, 4096, 0)
+    );
     assert_eq!(store.head().unwrap(), GlobalPosition(5));
 }
 
@@ -129,10 +179,15 @@ fn a_deleted_segment_is_an_error() {
     fs::remove_file(segment(dir.path(), 2)).unwrap();
     let err = FileStore::open(dir.path(), FileOptions::default()).unwrap_err();
     match &err {
-        StoreError::MissingSegment { segment: missing } => assert_eq!(missing, &segment(dir.path(), 2)),
+        StoreError::MissingSegment { segment: missing } => {
+            assert_eq!(missing, &segment(dir.path(), 2))
+        }
         other => panic!("expected a missing segment, got {other:?}"),
     }
-    assert!(err.to_string().ends_with("0000000002.seg is missing"), "{err}");
+    assert!(
+        err.to_string().ends_with("0000000002.seg is missing"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -154,7 +209,9 @@ fn an_edited_payload_with_a_recomputed_crc_breaks_the_chain() {
 
     // The frame checks out, so a plain open succeeds...
     let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
-    let edited = store.read_stream(&stream("ACME"), StreamVersion(5), 1).unwrap();
+    let edited = store
+        .read_stream(&stream("ACME"), StreamVersion(5), 1)
+        .unwrap();
     assert_ne!(edited[0].event, ev(5).event);
     // ...but the chain does not.
     let (segment, at, reason) = corruption(store.verify().unwrap_err());
@@ -162,7 +219,11 @@ fn an_edited_payload_with_a_recomputed_crc_breaks_the_chain() {
     assert!(reason.contains("hash chain broken"), "{reason}");
     drop(store);
     let (segment, at, _) = corruption(
-        FileStore::open(dir.path(), FileOptions::default().verify_chain_on_open(true)).unwrap_err(),
+        FileStore::open(
+            dir.path(),
+            FileOptions::default().verify_chain_on_open(true),
+        )
+        .unwrap_err(),
     );
     assert_eq!((segment, at), (path, all[5].0 as u64));
 }
@@ -175,7 +236,8 @@ fn a_replaced_segment_header_is_an_error() {
     let mut bytes = fs::read(&path).unwrap();
     bytes[0] = b'X';
     fs::write(&path, bytes).unwrap();
-    let (segment, at, reason) = corruption(FileStore::open(dir.path(), FileOptions::default()).unwrap_err());
+    let (segment, at, reason) =
+        corruption(FileStore::open(dir.path(), FileOptions::default()).unwrap_err());
     assert_eq!((segment, at), (path, 0));
     assert_eq!(reason, "bad segment header");
 }

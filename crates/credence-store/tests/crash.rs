@@ -82,14 +82,23 @@ impl Rng {
 #[test]
 fn sigkill_never_loses_an_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("crash test seed {seed}");
     let mut rng = Rng(seed);
     let mut acknowledged: BTreeSet<EventId> = BTreeSet::new();
     let mut torn_tails = 0;
     for run in 1..=KILLS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash::child_appender", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash::child_appender",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(DIR_VAR, dir.path())
             .env(RUN_VAR, run.to_string())
             .stdout(Stdio::piped())
@@ -125,7 +134,10 @@ fn sigkill_never_loses_an_acknowledged_event() {
         child.wait().unwrap();
         reader.join().unwrap();
         let acks = std::mem::take(&mut *acks.lock().unwrap());
-        assert!(!acks.is_empty() || run > 1, "the first child acknowledged nothing");
+        assert!(
+            !acks.is_empty() || run > 1,
+            "the first child acknowledged nothing"
+        );
         acknowledged.extend(acks);
 
         let store = FileStore::open(dir.path(), options()).unwrap();
@@ -139,7 +151,10 @@ fn sigkill_never_loses_an_acknowledged_event() {
             .map(|e| e.id)
             .collect();
         let lost: Vec<_> = acknowledged.difference(&stored).collect();
-        assert!(lost.is_empty(), "run {run}: acknowledged events lost: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "run {run}: acknowledged events lost: {lost:?}"
+        );
         let report = store.verify().unwrap();
         assert_eq!(report.events, stored.len() as u64);
         assert_eq!(report.head, GlobalPosition(stored.len() as u64));
@@ -148,7 +163,11 @@ fn sigkill_never_loses_an_acknowledged_event() {
     let store = FileStore::open(dir.path(), options().verify_chain_on_open(true)).unwrap();
     let head = store.head().unwrap();
     store
-        .append(&stream("after"), ExpectedVersion::NoStream, &[crate::support::ev(7)])
+        .append(
+            &stream("after"),
+            ExpectedVersion::NoStream,
+            &[crate::support::ev(7)],
+        )
         .unwrap();
     assert_eq!(store.head().unwrap(), head.next());
     eprintln!(

@@ -27,8 +27,11 @@ mod buffered {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            FileStore::open(dir.path(), FileOptions::with_durability(Durability::Buffered)).unwrap();
+        let store = FileStore::open(
+            dir.path(),
+            FileOptions::with_durability(Durability::Buffered),
+        )
+        .unwrap();
         Fixture {
             store: Arc::new(store),
             _guard: Box::new(dir),
@@ -47,10 +50,21 @@ fn events_and_snapshots_survive_reopening() {
     let before = {
         let store = FileStore::open(dir.path(), options.clone()).unwrap();
         for i in 0..20 {
-            store.append(&s, ExpectedVersion::Exact(StreamVersion(i * 2)), &evs(u128::from(i) * 2 + 1, 2)).unwrap();
+            store
+                .append(
+                    &s,
+                    ExpectedVersion::Exact(StreamVersion(i * 2)),
+                    &evs(u128::from(i) * 2 + 1, 2),
+                )
+                .unwrap();
         }
         store
-            .save_snapshot(&Snapshot { stream: s.clone(), version: StreamVersion(7), key: key.clone(), data: b"state".to_vec() })
+            .save_snapshot(&Snapshot {
+                stream: s.clone(),
+                version: StreamVersion(7),
+                key: key.clone(),
+                data: b"state".to_vec(),
+            })
             .unwrap();
         store.read_all(GlobalPosition::START, 1000).unwrap()
     };
@@ -61,11 +75,18 @@ fn events_and_snapshots_survive_reopening() {
     assert_eq!(report.torn_tail, None);
     assert_eq!(store.read_all(GlobalPosition::START, 1000).unwrap(), before);
     assert_eq!(store.stream_version(&s).unwrap(), StreamVersion(40));
-    let snapshot = store.load_snapshot(&s, &key, StreamVersion(40)).unwrap().unwrap();
+    let snapshot = store
+        .load_snapshot(&s, &key, StreamVersion(40))
+        .unwrap()
+        .unwrap();
     assert_eq!(snapshot.data, b"state");
     // Appends continue the chain across the reopen.
-    store.append(&s, ExpectedVersion::Exact(StreamVersion(40)), &[ev(1000)]).unwrap();
-    let retry = store.append(&s, ExpectedVersion::NoStream, &evs(1, 2)).unwrap();
+    store
+        .append(&s, ExpectedVersion::Exact(StreamVersion(40)), &[ev(1000)])
+        .unwrap();
+    let retry = store
+        .append(&s, ExpectedVersion::NoStream, &evs(1, 2))
+        .unwrap();
     assert!(retry.already_stored);
     let verified = store.verify().unwrap();
     assert_eq!(verified.events, 41);
@@ -79,7 +100,10 @@ fn a_second_writer_is_locked_out() {
     let first = FileStore::open(dir.path(), FileOptions::default()).unwrap();
     let err = FileStore::open(dir.path(), FileOptions::default()).unwrap_err();
     assert!(matches!(err, StoreError::Locked { .. }), "{err:?}");
-    assert!(err.to_string().contains("is locked by another writer"), "{err}");
+    assert!(
+        err.to_string().contains("is locked by another writer"),
+        "{err}"
+    );
     drop(first);
     FileStore::open(dir.path(), FileOptions::default()).unwrap();
 }
@@ -93,7 +117,9 @@ fn oversized_events_are_bad_input() {
         manager: credence_events::ManagerId::new("m").unwrap(),
     }
     .into();
-    store.append(&stream("a"), ExpectedVersion::Any, &[big]).unwrap();
+    store
+        .append(&stream("a"), ExpectedVersion::Any, &[big])
+        .unwrap();
     let err = store
         .save_snapshot(&Snapshot {
             stream: stream("a"),

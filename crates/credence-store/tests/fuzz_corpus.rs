@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use credence_store::file::format::decode_record;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
     let mut out = Vec::new();
     for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
         let path = entry.unwrap().path();
@@ -65,7 +67,10 @@ fn regenerate_seed_corpus_on_request() {
     let store_dir = tempfile::tempdir().unwrap();
     let store = FileStore::open(store_dir.path(), FileOptions::default()).unwrap();
     let mut n = 0;
-    for golden in ["tests/golden/schema-v1/events.jsonl", "tests/golden/0.1.0/events.jsonl"] {
+    for golden in [
+        "tests/golden/schema-v1/events.jsonl",
+        "tests/golden/0.1.0/events.jsonl",
+    ] {
         let text = fs::read_to_string(root.join(golden)).unwrap();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             n += 1;
@@ -86,7 +91,11 @@ fn regenerate_seed_corpus_on_request() {
         let frame = &bytes[offset..offset + len];
         fs::write(record_dir.join(format!("record-{i:03}.bin")), frame).unwrap();
         if i % 5 == 0 {
-            fs::write(record_dir.join(format!("torn-{i:03}.bin")), &frame[..len / 2]).unwrap();
+            fs::write(
+                record_dir.join(format!("torn-{i:03}.bin")),
+                &frame[..len / 2],
+            )
+            .unwrap();
             let mut flipped = frame.to_vec();
             flipped[len / 3] ^= 0x20;
             fs::write(record_dir.join(format!("flipped-{i:03}.bin")), flipped).unwrap();

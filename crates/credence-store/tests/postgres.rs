@@ -87,12 +87,18 @@ fn separate_stores_share_one_log() {
     let schema = fresh_schema();
     let _guard = SchemaGuard(schema.clone());
     let (a, b) = (open(&schema), open(&schema));
-    a.append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(1)]).unwrap();
-    let err = b.append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(2)]).unwrap_err();
+    a.append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(1)])
+        .unwrap();
+    let err = b
+        .append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(2)])
+        .unwrap_err();
     assert!(err.is_conflict(), "{err}");
-    let retry = b.append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(1)]).unwrap();
+    let retry = b
+        .append(&stream("ACME"), ExpectedVersion::NoStream, &[ev(1)])
+        .unwrap();
     assert!(retry.already_stored);
-    b.append(&stream("Globex"), ExpectedVersion::Any, &[ev(3)]).unwrap();
+    b.append(&stream("Globex"), ExpectedVersion::Any, &[ev(3)])
+        .unwrap();
     assert_eq!(a.head().unwrap(), GlobalPosition(2));
     assert_eq!(a.read_all(GlobalPosition::START, 10).unwrap().len(), 2);
 }
@@ -112,22 +118,30 @@ fn migrations_are_recorded_and_idempotent() {
     }
     let mut client = postgres::Client::connect(database_url(), postgres::NoTls).unwrap();
     let rows = client
-        .query(&format!("SELECT version FROM \"{schema}\".schema_migrations"), &[])
+        .query(
+            &format!("SELECT version FROM \"{schema}\".schema_migrations"),
+            &[],
+        )
         .unwrap();
     let versions: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(versions, [PostgresStore::SCHEMA_VERSION]);
     // A database migrated by a newer build is refused.
     client
-        .execute(&format!("INSERT INTO \"{schema}\".schema_migrations (version) VALUES (999)"), &[])
+        .execute(
+            &format!("INSERT INTO \"{schema}\".schema_migrations (version) VALUES (999)"),
+            &[],
+        )
         .unwrap();
-    let err = PostgresStore::connect_with(database_url(), PostgresOptions::default().schema(&schema))
-        .unwrap_err();
+    let err =
+        PostgresStore::connect_with(database_url(), PostgresOptions::default().schema(&schema))
+            .unwrap_err();
     assert!(matches!(err, StoreError::Integrity(_)), "{err}");
 }
 
 #[test]
 fn a_bad_schema_name_is_refused() {
-    let err = PostgresStore::connect_with(database_url(), PostgresOptions::default().schema("x; drop"))
-        .unwrap_err();
+    let err =
+        PostgresStore::connect_with(database_url(), PostgresOptions::default().schema("x; drop"))
+            .unwrap_err();
     assert!(err.is_bad_input());
 }

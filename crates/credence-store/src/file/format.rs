@@ -267,7 +267,10 @@ pub(crate) struct RecordInput<'a> {
 }
 
 /// Appends the frame of one record to `out` and returns the record's hash.
-pub(crate) fn encode_record(input: &RecordInput<'_>, out: &mut Vec<u8>) -> Result<[u8; 32], StoreError> {
+pub(crate) fn encode_record(
+    input: &RecordInput<'_>,
+    out: &mut Vec<u8>,
+) -> Result<[u8; 32], StoreError> {
     let e = input.event;
     let data = credence_events::codec::encode_event(&e.event);
     let stream = input.stream.as_str();
@@ -325,7 +328,10 @@ pub(crate) fn encode_record(input: &RecordInput<'_>, out: &mut Vec<u8>) -> Resul
 }
 
 /// A segment header.
-pub(crate) fn encode_segment_header(number: u64, first_position: GlobalPosition) -> [u8; SEGMENT_HEADER_LEN] {
+pub(crate) fn encode_segment_header(
+    number: u64,
+    first_position: GlobalPosition,
+) -> [u8; SEGMENT_HEADER_LEN] {
     let mut header = [0; SEGMENT_HEADER_LEN];
     header[0..8].copy_from_slice(SEGMENT_MAGIC);
     header[8..16].copy_from_slice(&number.to_le_bytes());

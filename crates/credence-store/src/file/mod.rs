@@ -222,7 +222,10 @@ impl FileStore {
             Ok(()) => {}
             Err(fs4::TryLockError::WouldBlock) => return Err(StoreError::Locked { path: dir }),
             Err(fs4::TryLockError::Error(e)) => {
-                return Err(StoreError::io(format!("locking {}", lock_path.display()), e));
+                return Err(StoreError::io(
+                    format!("locking {}", lock_path.display()),
+                    e,
+                ));
             }
         }
         let recovered = recovery::recover(&dir, &options)?;
@@ -298,18 +301,21 @@ impl FileStore {
                 StoreError::io(
                     format!(
                         "reading {}",
-                        self.dir.join(segment_file_name(u64::from(first.segment) + 1)).display()
+                        self.dir
+                            .join(segment_file_name(u64::from(first.segment) + 1))
+                            .display()
                     ),
                     e,
                 )
             })?;
             let mut at = 0;
             for loc in &locs[i..j] {
-                let (raw, _, len) = decode_record(&buf[at..]).map_err(|e| StoreError::Corruption {
-                    segment: self.dir.join(segment_file_name(u64::from(loc.segment) + 1)),
-                    offset: loc.offset,
-                    reason: e.to_string(),
-                })?;
+                let (raw, _, len) =
+                    decode_record(&buf[at..]).map_err(|e| StoreError::Corruption {
+                        segment: self.dir.join(segment_file_name(u64::from(loc.segment) + 1)),
+                        offset: loc.offset,
+                        reason: e.to_string(),
+                    })?;
                 at += len;
                 out.push(raw.to_envelope()?);
             }
@@ -399,7 +405,15 @@ impl FileStore {
                         Ok(h) => {
                             hash = h;
                             let len = (base + buf.len() as u64 - offset) as u32;
-                            new_locs.push((Loc { segment, offset, len }, ticket.stream.clone(), event.id));
+                            new_locs.push((
+                                Loc {
+                                    segment,
+                                    offset,
+                                    len,
+                                },
+                                ticket.stream.clone(),
+                                event.id,
+                            ));
                         }
                         Err(e) => {
                             failed = Some(e);
@@ -578,7 +592,11 @@ impl EventStore for FileStore {
         self.read_frames(&locs)
     }
 
-    fn read_all(&self, after: GlobalPosition, max: usize) -> Result<Vec<EventEnvelope>, StoreError> {
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let locs: Vec<Loc> = {
             let index = read(&self.index);
             let skip = after.0.min(index.locs.len() as u64) as usize;

@@ -227,7 +227,10 @@ pub(crate) fn recover(dir: &Path, options: &FileOptions) -> Result<Recovered, St
                 ));
             }
             if index.ids.contains_key(&raw.id) || pending.iter().any(|p| p.id == raw.id) {
-                return Err(corrupt(offset, format!("event id {} is stored twice", raw.id)));
+                return Err(corrupt(
+                    offset,
+                    format!("event id {} is stored twice", raw.id),
+                ));
             }
             if options.verify_chain_on_open {
                 if raw.prev_hash != running_hash {
@@ -294,9 +297,11 @@ pub(crate) fn recover(dir: &Path, options: &FileOptions) -> Result<Recovered, St
     }
     report.segments = segments.len() as u64;
     report.events = index.head().0;
-    let writer_file = Arc::clone(segments.last().ok_or_else(|| {
-        StoreError::Unusable("no segment after recovery".into())
-    })?);
+    let writer_file = Arc::clone(
+        segments
+            .last()
+            .ok_or_else(|| StoreError::Unusable("no segment after recovery".into()))?,
+    );
     Ok(Recovered {
         index,
         writer_number: segments.len() as u64,
@@ -310,7 +315,11 @@ pub(crate) fn recover(dir: &Path, options: &FileOptions) -> Result<Recovered, St
 
 /// Walks every segment up to `head`, checking frames, positions, stream
 /// versions, event id uniqueness, payload decoding and the hash chain.
-pub(crate) fn verify(dir: &Path, segments: u64, head: GlobalPosition) -> Result<VerifyReport, StoreError> {
+pub(crate) fn verify(
+    dir: &Path,
+    segments: u64,
+    head: GlobalPosition,
+) -> Result<VerifyReport, StoreError> {
     let mut hash = GENESIS_HASH;
     let mut position = 0u64;
     let mut versions: BTreeMap<StreamId, u64> = BTreeMap::new();
@@ -352,16 +361,33 @@ pub(crate) fn verify(dir: &Path, segments: u64, head: GlobalPosition) -> Result<
             hash = record_hash(body);
             position += 1;
             if raw.position.0 != position {
-                return Err(corrupt(offset, format!("record has position {} where {position} was expected", raw.position)));
+                return Err(corrupt(
+                    offset,
+                    format!(
+                        "record has position {} where {position} was expected",
+                        raw.position
+                    ),
+                ));
             }
-            let envelope = raw.to_envelope().map_err(|e| corrupt(offset, e.to_string()))?;
+            let envelope = raw
+                .to_envelope()
+                .map_err(|e| corrupt(offset, e.to_string()))?;
             let version = versions.entry(envelope.stream).or_default();
             *version += 1;
             if envelope.version.0 != *version {
-                return Err(corrupt(offset, format!("record has stream version {} where {version} was expected", envelope.version)));
+                return Err(corrupt(
+                    offset,
+                    format!(
+                        "record has stream version {} where {version} was expected",
+                        envelope.version
+                    ),
+                ));
             }
             if !ids.insert(envelope.id) {
-                return Err(corrupt(offset, format!("event id {} is stored twice", envelope.id)));
+                return Err(corrupt(
+                    offset,
+                    format!("event id {} is stored twice", envelope.id),
+                ));
             }
             offset += total;
         }
@@ -370,7 +396,9 @@ pub(crate) fn verify(dir: &Path, segments: u64, head: GlobalPosition) -> Result<
         return Err(StoreError::Corruption {
             segment: dir.join(segment_file_name(segments)),
             offset: 0,
-            reason: format!("the log ends at position {position} but {head} events were acknowledged"),
+            reason: format!(
+                "the log ends at position {position} but {head} events were acknowledged"
+            ),
         });
     }
     let mut report = VerifyReport::new(position, versions.len() as u64, head);
