@@ -1,0 +1,300 @@
+//! [`Projections`]: every customer's account plus the indexes and statistics
+//! the cross-customer read models need, updated one event at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use credence_aggregates::CustomerAccount;
+use credence_events::{
+    CustomerId, Event, EventEnvelope, EventId, GlobalPosition, ManagerId, OrderId, ReceivableId,
+    Recipient, ReminderKind, StreamId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ProjectionConfig;
+use crate::error::ProjectionError;
+use crate::projection::{Applied, Projection, check_position};
+use crate::stats::{ManagerStatistics, PaymentBehaviour};
+
+/// The read models of every customer, fed from the global log.
+///
+/// Per event it folds the customer's [`CustomerAccount`] (the aggregate's
+/// own fold: allocation, debt and exposure are never re-implemented here),
+/// keeps the index of open orders, the payment-behaviour statistics and the
+/// change notices not yet sent. Queries that depend on the time
+/// ([`customer_state`](Projections::customer_state),
+/// [`service_queue`](Projections::service_queue),
+/// [`allocate`](Projections::allocate),
+/// [`reminder_worklist`](Projections::reminder_worklist),
+/// [`manager_worklist`](Projections::manager_worklist)) take `now` as an
+/// argument and read that state; none of them replays history.
+///
+/// `Projections` is serialisable: persist it with its
+/// [checkpoint](Projection::checkpoint) and feed it the log from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Projections {
+    pub(crate) config: ProjectionConfig,
+    pub(crate) checkpoint: GlobalPosition,
+    pub(crate) customers: BTreeMap<StreamId, CustomerEntry>,
+    /// Open orders by stream: what the service queue walks.
+    pub(crate) open_orders: BTreeMap<StreamId, BTreeSet<OrderId>>,
+    pub(crate) managers: BTreeMap<ManagerId, ManagerStatistics>,
+}
+
+/// One customer's share of the read models.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CustomerEntry {
+    pub(crate) account: CustomerAccount,
+    pub(crate) behaviour: PaymentBehaviour,
+    /// Change decisions the customer has not been told about yet, by the
+    /// reminder kind that tells it, with the deciding event.
+    pub(crate) notices: BTreeMap<ReminderKind, EventId>,
+}
+
+impl Projections {
+    /// Empty read models.
+    pub fn new(config: ProjectionConfig) -> Self {
+        Self {
+            config,
+            checkpoint: GlobalPosition::START,
+            customers: BTreeMap::new(),
+            open_orders: BTreeMap::new(),
+            managers: BTreeMap::new(),
+        }
+    }
+
+    /// Read models built from a whole log, from position 1.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ProjectionError`] (a gap in the log, say).
+    pub fn rebuild<'a>(
+        config: ProjectionConfig,
+        events: impl IntoIterator<Item = &'a EventEnvelope>,
+    ) -> Result<Self, ProjectionError> {
+        let mut projections = Self::new(config);
+        projections.catch_up(events)?;
+        Ok(projections)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProjectionConfig {
+        &self.config
+    }
+
+    /// One customer's account as folded so far.
+    pub fn account(&self, customer: &CustomerId) -> Option<&CustomerAccount> {
+        self.customers
+            .get(&StreamId::for_customer(customer))
+            .map(|entry| &entry.account)
+    }
+
+    /// Every customer's account, by stream.
+    pub fn accounts(&self) -> impl Iterator<Item = &CustomerAccount> {
+        self.customers.values().map(|entry| &entry.account)
+    }
+
+    /// How many customers (streams) were seen.
+    pub fn customer_count(&self) -> usize {
+        self.customers.len()
+    }
+
+    /// How many orders are open across all customers.
+    pub fn open_order_count(&self) -> usize {
+        self.open_orders.values().map(BTreeSet::len).sum()
+    }
+
+    /// One customer's payment behaviour and delay reasons.
+    pub fn payment_behaviour(&self, customer: &CustomerId) -> Option<&PaymentBehaviour> {
+        self.customers
+            .get(&StreamId::for_customer(customer))
+            .map(|entry| &entry.behaviour)
+    }
+
+    /// Delay reasons and promise reliability per manager.
+    pub fn manager_statistics(&self) -> &BTreeMap<ManagerId, ManagerStatistics> {
+        &self.managers
+    }
+
+    /// Payment behaviour over all customers: the histograms and counts
+    /// summed.
+    pub fn overall_behaviour(&self) -> PaymentBehaviour {
+        let mut all = PaymentBehaviour::default();
+        for entry in self.customers.values() {
+            let b = &entry.behaviour;
+            all.paid_receivables += b.paid_receivables;
+            all.days_late_total = all.days_late_total.saturating_add(b.days_late_total);
+            all.paid_late += b.paid_late;
+            all.reversals += b.reversals;
+            all.promises.kept += b.promises.kept;
+            all.promises.broken += b.promises.broken;
+            for (days, n) in &b.days_late {
+                *all.days_late.entry(*days).or_default() += n;
+            }
+            for (days, n) in &b.days_to_pay {
+                *all.days_to_pay.entry(*days).or_default() += n;
+            }
+            for (reason, n) in &b.delay_reasons {
+                *all.delay_reasons.entry(reason.clone()).or_default() += n;
+            }
+        }
+        all
+    }
+
+    fn apply_unchecked(&mut self, envelope: &EventEnvelope) {
+        let entry = self
+            .customers
+            .entry(envelope.stream.clone())
+            .or_insert_with(|| CustomerEntry {
+                account: CustomerAccount::new(),
+                behaviour: PaymentBehaviour::default(),
+                notices: BTreeMap::new(),
+            });
+
+        // What the event may close: remember which of them are open now.
+        let touched: Vec<ReceivableId> = match &envelope.event {
+            Event::PaymentReceived(e) => {
+                e.allocations.iter().map(|a| a.receivable.clone()).collect()
+            }
+            Event::DeliveryRecorded(e) => vec![e.receivable.clone()],
+            _ => Vec::new(),
+        };
+        let was_open: Vec<bool> = touched
+            .iter()
+            .map(|id| entry.account.receivable(id).is_none_or(|r| r.is_open()))
+            .collect();
+        let priority_before = entry.account.standing().map(|s| s.priority);
+
+        entry.account.apply(envelope);
+
+        for (id, was_open) in touched.iter().zip(was_open) {
+            if let Some(r) = entry.account.receivable(id) {
+                if let (true, Some(closed_on)) = (was_open, r.closed_on) {
+                    if !r.is_open() && r.amount > rust_decimal::Decimal::ZERO {
+                        entry.behaviour.record_closing(
+                            (closed_on - r.issued_on).num_days(),
+                            (closed_on - r.due_date).num_days(),
+                        );
+                    }
+                }
+            }
+        }
+
+        let manager = entry.account.profile().map(|p| p.manager.clone());
+        match &envelope.event {
+            Event::PaymentReversed(_) => entry.behaviour.reversals += 1,
+            Event::DelayExplained(e) => {
+                *entry
+                    .behaviour
+                    .delay_reasons
+                    .entry(e.reason.clone())
+                    .or_default() += 1;
+                *self
+                    .managers
+                    .entry(e.manager.clone())
+                    .or_default()
+                    .delay_reasons
+                    .entry(e.reason.clone())
+                    .or_default() += 1;
+            }
+            Event::PromiseToPayKept(_) => {
+                entry.behaviour.promises.kept += 1;
+                if let Some(m) = manager {
+                    self.managers.entry(m).or_default().promises.kept += 1;
+                }
+            }
+            Event::PromiseToPayBroken(_) => {
+                entry.behaviour.promises.broken += 1;
+                if let Some(m) = manager {
+                    self.managers.entry(m).or_default().promises.broken += 1;
+                }
+            }
+            Event::PriceAdjustmentChanged(e) if e.from != e.to => {
+                entry.notices.insert(ReminderKind::PriceChange, envelope.id);
+            }
+            Event::PriorityChanged(e) if e.from != e.to => {
+                entry
+                    .notices
+                    .insert(ReminderKind::PriorityChange, envelope.id);
+            }
+            Event::CreditDecided(e) if priority_before.is_some_and(|p| p != e.priority) => {
+                entry
+                    .notices
+                    .insert(ReminderKind::PriorityChange, envelope.id);
+            }
+            Event::ReminderSent(e) if e.recipient == Recipient::Customer => {
+                entry.notices.remove(&e.kind);
+            }
+            _ => {}
+        }
+
+        // Keep the open-order index in step with the orders the event touched.
+        let order = match &envelope.event {
+            Event::OrderPlaced(e) => Some(&e.order),
+            Event::OrderCancelled(e) => Some(&e.order),
+            Event::DeliveryRecorded(e) => Some(&e.order),
+            Event::CreditDecided(e) => e.order.as_ref(),
+            _ => None,
+        };
+        if let Some(order) = order {
+            let open = entry
+                .account
+                .order(order)
+                .is_some_and(|o| o.status == credence_aggregates::OrderStatus::Open);
+            if open {
+                self.open_orders
+                    .entry(envelope.stream.clone())
+                    .or_default()
+                    .insert(order.clone());
+            } else if let Some(set) = self.open_orders.get_mut(&envelope.stream) {
+                set.remove(order);
+                if set.is_empty() {
+                    self.open_orders.remove(&envelope.stream);
+                }
+            }
+        }
+        self.checkpoint = envelope.position;
+    }
+}
+
+impl Projection for Projections {
+    fn apply(&mut self, event: &EventEnvelope) -> Result<Applied, ProjectionError> {
+        if !check_position(self.checkpoint, event)? {
+            return Ok(Applied::AlreadyApplied);
+        }
+        if let Some(entry) = self.customers.get(&event.stream) {
+            check_stream(&entry.account, event)?;
+        } else {
+            check_stream(&CustomerAccount::new(), event)?;
+        }
+        self.apply_unchecked(event);
+        Ok(Applied::Applied)
+    }
+
+    fn checkpoint(&self) -> GlobalPosition {
+        self.checkpoint
+    }
+}
+
+/// Checks that `event` is the next of the stream `account` was folded from.
+pub(crate) fn check_stream(
+    account: &CustomerAccount,
+    event: &EventEnvelope,
+) -> Result<(), ProjectionError> {
+    if event.version != account.version().next() {
+        return Err(ProjectionError::StreamVersionGap {
+            stream: event.stream.clone(),
+            at: account.version(),
+            got: event.version,
+        });
+    }
+    if account
+        .last_recorded_at()
+        .is_some_and(|last| event.recorded_at < last)
+    {
+        return Err(ProjectionError::RecordedTimeWentBackwards {
+            stream: event.stream.clone(),
+            version: event.version,
+        });
+    }
+    Ok(())
+}
