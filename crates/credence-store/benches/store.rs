@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use credence_events::{
     EventId, GlobalPosition, ManagerAssigned, ManagerId, NewEvent, StreamId, StreamVersion,
 };
 use credence_store::{Durability, EventStore, ExpectedVersion, FileOptions, FileStore};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn quick() -> bool {
     std::env::var_os("CREDENCE_BENCH_QUICK").is_some()
@@ -74,7 +74,12 @@ fn postgres_backend() -> Option<Backend> {
         Err(_) => {
             let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
             let output = std::process::Command::new("bash")
-                .args([script, "start", "--owner-pid", &std::process::id().to_string()])
+                .args([
+                    script,
+                    "start",
+                    "--owner-pid",
+                    &std::process::id().to_string(),
+                ])
                 .output()
                 .ok()?;
             if !output.status.success() {
@@ -84,7 +89,11 @@ fn postgres_backend() -> Option<Backend> {
                 );
                 return None;
             }
-            String::from_utf8_lossy(&output.stdout).lines().last()?.trim().to_owned()
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .last()?
+                .trim()
+                .to_owned()
         }
     };
     let schema = format!("credence_bench_{}", std::process::id());
@@ -131,14 +140,22 @@ fn append(c: &mut Criterion) {
     for backend in backends() {
         for batch in [1usize, 100] {
             group.throughput(Throughput::Elements(batch as u64));
-            group.bench_function(BenchmarkId::new(&backend.name, format!("batch-{batch}")), |b| {
-                let s = stream(batch);
-                b.iter_batched(
-                    || events(batch),
-                    |events| backend.store.append(&s, ExpectedVersion::Any, &events).unwrap(),
-                    criterion::BatchSize::SmallInput,
-                );
-            });
+            group.bench_function(
+                BenchmarkId::new(&backend.name, format!("batch-{batch}")),
+                |b| {
+                    let s = stream(batch);
+                    b.iter_batched(
+                        || events(batch),
+                        |events| {
+                            backend
+                                .store
+                                .append(&s, ExpectedVersion::Any, &events)
+                                .unwrap()
+                        },
+                        criterion::BatchSize::SmallInput,
+                    );
+                },
+            );
         }
         // Eight threads appending single events to their own streams: what
         // group commit is for.
@@ -178,35 +195,45 @@ fn read(c: &mut Criterion) {
                 let expected = StreamVersion((chunk * 100) as u64);
                 backend
                     .store
-                    .append(&stream(10_000 + i), ExpectedVersion::Exact(expected), &events(100))
+                    .append(
+                        &stream(10_000 + i),
+                        ExpectedVersion::Exact(expected),
+                        &events(100),
+                    )
                     .unwrap();
             }
         }
         let total = backend.store.head().unwrap().0;
         group.throughput(Throughput::Elements(per_stream as u64));
-        group.bench_function(BenchmarkId::new(&backend.name, format!("stream-{per_stream}")), |b| {
-            b.iter(|| {
-                let events = backend
-                    .store
-                    .read_stream(&stream(10_007), StreamVersion(1), usize::MAX)
-                    .unwrap();
-                assert_eq!(events.len(), per_stream);
-            });
-        });
+        group.bench_function(
+            BenchmarkId::new(&backend.name, format!("stream-{per_stream}")),
+            |b| {
+                b.iter(|| {
+                    let events = backend
+                        .store
+                        .read_stream(&stream(10_007), StreamVersion(1), usize::MAX)
+                        .unwrap();
+                    assert_eq!(events.len(), per_stream);
+                });
+            },
+        );
         group.throughput(Throughput::Elements(total));
-        group.bench_function(BenchmarkId::new(&backend.name, format!("all-{total}")), |b| {
-            b.iter(|| {
-                let mut after = GlobalPosition::START;
-                let mut n = 0;
-                loop {
-                    let page = backend.store.read_all(after, 1000).unwrap();
-                    let Some(last) = page.last() else { break };
-                    after = last.position;
-                    n += page.len();
-                }
-                assert_eq!(n as u64, total);
-            });
-        });
+        group.bench_function(
+            BenchmarkId::new(&backend.name, format!("all-{total}")),
+            |b| {
+                b.iter(|| {
+                    let mut after = GlobalPosition::START;
+                    let mut n = 0;
+                    loop {
+                        let page = backend.store.read_all(after, 1000).unwrap();
+                        let Some(last) = page.last() else { break };
+                        after = last.position;
+                        n += page.len();
+                    }
+                    assert_eq!(n as u64, total);
+                });
+            },
+        );
     }
     group.finish();
 }

@@ -39,12 +39,38 @@
 //! `Arc` and calls it from `tokio::task::spawn_blocking`, so no executor
 //! thread ever blocks:
 //!
-//! ```ignore
+//! ```text
 //! let store = Arc::clone(&store);
 //! let outcome = tokio::task::spawn_blocking(move || {
 //!     store.append(&stream, ExpectedVersion::Exact(version), &events)
 //! })
 //! .await??;
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use credence_events::{EventId, GlobalPosition, ManagerAssigned, ManagerId, NewEvent, StreamId, StreamVersion};
+//! use credence_store::{EventStore, ExpectedVersion, FileOptions, FileStore, StoreError};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let store = FileStore::open(dir.path(), FileOptions::default())?;
+//! let stream = StreamId::new("ACME-042")?;
+//! let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+//! let event = NewEvent::new(EventId::from_u128(1), at, ManagerAssigned { manager: ManagerId::new("anna")? });
+//!
+//! let outcome = store.append(&stream, ExpectedVersion::NoStream, &[event.clone()])?;
+//! assert_eq!(outcome.stream_version, StreamVersion(1));
+//! // A retry is acknowledged, not duplicated.
+//! assert!(store.append(&stream, ExpectedVersion::NoStream, &[event])?.already_stored);
+//! // A writer that saw an older version gets a conflict.
+//! let stale = NewEvent::new(EventId::from_u128(2), at, ManagerAssigned { manager: ManagerId::new("ben")? });
+//! let err = store.append(&stream, ExpectedVersion::NoStream, &[stale]).unwrap_err();
+//! assert!(matches!(err, StoreError::Conflict { .. }));
+//! assert_eq!(store.read_all(GlobalPosition::START, 10)?.len(), 1);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Features

@@ -1,7 +1,7 @@
 //! The embedded file log: the default backend.
 //!
 //! A directory holds numbered segment files (`0000000001.seg`, …) of
-//! checksummed, hash-chained frames (see [`format`]), a `LOCK` file that one
+//! checksummed, hash-chained frames (see [`format`](mod@format)), a `LOCK` file that one
 //! writer holds, and `snapshots.log`. An in-memory index built on open maps
 //! every position to its frame and every stream to its positions, so
 //! reading a stream never scans the log.
