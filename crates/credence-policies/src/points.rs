@@ -12,17 +12,19 @@
 //!   compared with [`CustomerAccount::standing`] and reminders already sent
 //!   are skipped.
 
-use chrono::{DateTime, Utc};
-use credence_aggregates::{CustomerAccount, Standing};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use credence_aggregates::{CustomerAccount, PaymentOrderStatus, PromiseStatus, Standing};
 use credence_events::{
-    AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, FulfilmentMode,
-    FulfilmentModeChanged, GlobalPosition, NewEvent, OrderId, PriceAdjustmentChanged, Priority,
-    PriorityChanged, Rate, Recipient, ReminderKind, ReminderSent, StreamId, Terms,
+    AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, Explanation,
+    FulfilmentMode, FulfilmentModeChanged, GlobalPosition, Money, NewEvent, OrderId,
+    PriceAdjustmentChanged, Priority, PriorityChanged, Rate, ReceivableId, Recipient, ReminderKind,
+    ReminderSent, StreamId, Terms,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::error::PolicyError;
+use crate::facts::Facts;
 use crate::ids::{notice_id, order_decision_id, reminder_id, standing_decision_id};
 use crate::policy::Policy;
 use crate::reminders::{not_sent, schedule_reminders};
@@ -306,12 +308,111 @@ pub fn evaluate_customer(
         }
     }
 
+    deadline_notices(policy, account, &facts, &explanation, &mut events)?;
     events.extend(
         schedule_reminders(schedule, policy.reference(), account, &facts, calendar)?
             .into_iter()
             .map(Event::from),
     );
     Ok(Evaluation { decision, events })
+}
+
+/// Notices of payment orders whose money did not arrive and of broken
+/// promises, once per receivable concerned (the overdue receivables when the
+/// payment order or promise named none).
+fn deadline_notices(
+    policy: &Policy,
+    account: &CustomerAccount,
+    facts: &Facts,
+    explanation: &Explanation,
+    events: &mut Vec<Event>,
+) -> Result<(), PolicyError> {
+    let recipients = &policy.reminders().deadline_notices;
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let lookback_start = facts
+        .today
+        .checked_sub_days(Days::new(policy.facts_config().lookback_days.into()))
+        .unwrap_or(NaiveDate::MIN);
+    let overdue: Vec<ReceivableId> = facts
+        .receivables
+        .iter()
+        .filter(|r| r.is_overdue())
+        .map(|r| r.id.clone())
+        .collect();
+    // Level n for the n-th missed deadline of its kind in the window, so a
+    // second broken promise on the same receivable is told too.
+    let mut missed: Vec<(ReminderKind, u8, Vec<ReceivableId>, String)> = Vec::new();
+    let mut expired: Vec<_> = account
+        .payment_orders()
+        .values()
+        .filter(|po| po.status == PaymentOrderStatus::Expired && po.expected_by > lookback_start)
+        .collect();
+    expired.sort_by(|a, b| (a.expected_by, &a.id).cmp(&(b.expected_by, &b.id)));
+    for (n, po) in expired.into_iter().enumerate() {
+        missed.push((
+            ReminderKind::PaymentOrderOverdue,
+            u8::try_from(n + 1).unwrap_or(u8::MAX),
+            po.receivables.clone(),
+            format!(
+                "the money of payment order {} ({}) expected by {} did not arrive",
+                po.id,
+                Money::rounded(po.amount, account.currency()),
+                po.expected_by
+            ),
+        ));
+    }
+    let mut broken: Vec<_> = account
+        .promises()
+        .values()
+        .filter(|p| p.status == PromiseStatus::Broken && p.promised_date > lookback_start)
+        .collect();
+    broken.sort_by(|a, b| (a.promised_date, &a.id).cmp(&(b.promised_date, &b.id)));
+    for (n, p) in broken.into_iter().enumerate() {
+        missed.push((
+            ReminderKind::PromiseBroken,
+            u8::try_from(n + 1).unwrap_or(u8::MAX),
+            p.receivables.clone(),
+            format!(
+                "promise {} to pay {} by {} was broken",
+                p.id,
+                Money::rounded(p.amount, account.currency()),
+                p.promised_date
+            ),
+        ));
+    }
+    let customer = &facts.customer;
+    for (kind, level, named, text) in missed {
+        let concerned = if named.is_empty() {
+            overdue.clone()
+        } else {
+            named
+        };
+        for &recipient in recipients {
+            let fresh: Vec<ReceivableId> = concerned
+                .iter()
+                .filter(|r| not_sent(account, kind, recipient, level, Some(r)))
+                .cloned()
+                .collect();
+            let Some(first) = fresh.first() else {
+                continue;
+            };
+            events.push(
+                ReminderSent {
+                    reminder: reminder_id(kind, recipient, level, Some(first), None)?,
+                    kind,
+                    recipient,
+                    level,
+                    receivables: fresh.clone(),
+                    message: addressed(recipient, customer.as_str(), &text),
+                    explanation: Some(explanation.clone()),
+                }
+                .into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn addressed(recipient: Recipient, customer: &str, text: &str) -> String {

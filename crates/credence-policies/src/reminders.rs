@@ -87,6 +87,11 @@ pub struct ReminderSchedule {
     /// Who gets service warnings when the deciding rule asks for them.
     #[serde(default)]
     pub service_warnings: Vec<Recipient>,
+    /// Who is told when a payment order's money did not arrive by its
+    /// expected date or a promise to pay was broken (within the look-back
+    /// window), once per receivable concerned.
+    #[serde(default)]
+    pub deadline_notices: Vec<Recipient>,
 }
 
 fn business() -> DayKind {
@@ -102,6 +107,7 @@ impl Default for ReminderSchedule {
             limit_warnings: Vec::new(),
             change_notices: Vec::new(),
             service_warnings: Vec::new(),
+            deadline_notices: Vec::new(),
         }
     }
 }
@@ -157,6 +163,7 @@ impl ReminderSchedule {
         for (name, list) in [
             ("change_notices", &self.change_notices),
             ("service_warnings", &self.service_warnings),
+            ("deadline_notices", &self.deadline_notices),
         ] {
             for (i, r) in list.iter().enumerate() {
                 if list[..i].contains(r) {

@@ -175,8 +175,12 @@ impl Timeline {
 
     /// Places an order and records the policy's credit decision with it.
     #[track_caller]
-    pub fn place(self, command: PlaceOrder) -> (Self, OrderDecision) {
-        let order = command.order.clone();
+    pub fn place(self, command: impl Into<Command>) -> (Self, OrderDecision) {
+        let command = command.into();
+        let Command::PlaceOrder(place) = &command else {
+            panic!("not an order");
+        };
+        let order = place.order.clone();
         let (_, scenario) = self.scenario.clone().when(command).events();
         let decision = decide_order(
             &self.policy,
@@ -258,4 +262,19 @@ pub fn event_id_of(t: &Timeline, type_name: &str, n: usize) -> credence_events::
         .nth(n)
         .unwrap_or_else(|| panic!("no {type_name} #{n}"))
         .id
+}
+
+/// `command` for customer `id` instead of ACME.
+pub fn for_customer(command: impl Into<Command>, id: &str) -> Command {
+    let id = CustomerId::new(id).unwrap();
+    let mut command = command.into();
+    match &mut command {
+        Command::RegisterCustomer(c) => c.customer = id,
+        Command::PlaceOrder(c) => c.customer = id,
+        Command::RecordDelivery(c) => c.customer = id,
+        Command::ReceivePayment(c) => c.customer = id,
+        Command::CheckDeadlines(c) => c.customer = id,
+        other => panic!("for_customer does not handle {}", other.name()),
+    }
+    command
 }

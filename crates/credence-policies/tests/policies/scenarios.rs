@@ -1,7 +1,11 @@
 //! The seven DOMAIN.md scenarios through the aggregate and the default
 //! policy, with literal dates and amounts.
 
-use credence_events::{Event, FactValue, FulfilmentMode, Priority, Urgency, Verdict};
+use credence_aggregates::{ExplainDelay, PromiseToPay, ReceivePaymentOrder};
+use credence_events::{
+    Event, FactValue, FulfilmentMode, PaymentOrderId, Priority, PromiseId, ReasonCode, Urgency,
+    Verdict,
+};
 
 use crate::fixtures::*;
 
@@ -144,4 +148,269 @@ fn weekly_cartridges() {
         t.history().last().unwrap().event,
         Event::ReminderSent(_)
     ));
+}
+
+/// A customer with D-1 (95.00 EUR, due Wed 11 Nov) unpaid, at Thursday
+/// 12 Nov 08:00 (one business day past due), evaluated: residual, P7,
+/// customer and manager warned.
+fn poor_payer(t: Timeline) -> Timeline {
+    let t = t
+        .at(at_h(2026, 11, 6, 9))
+        .run(cartridge_customer())
+        .place(place("O-1", &[("cartridge", 4, "25")], Urgency::Normal))
+        .0
+        .run(deliver("D-1", "O-1", &[("cartridge", 4)]));
+    t.at(at_h(2026, 11, 12, 8)).evaluate().0
+}
+
+/// Scenario 2: a same-day order from a customer with an overdue receivable
+/// is shipped on time for cash on delivery; a normal order is residual
+/// without discount; under a stricter policy the same-day order is queued
+/// (deferred until payment). Each is a recorded decision with its reason.
+#[test]
+fn same_day_order_from_a_poor_payer() {
+    let t = poor_payer(Timeline::default_policy()).at(at_h(2026, 11, 13, 9));
+    let (t, same_day) = t.place(place("O-2", &[("toner", 1, "40")], Urgency::SameDay));
+    assert_lines(
+        describe(&[same_day.event.clone().into()]),
+        &[
+            "credit credit:O-2 Accept cash on delivery P6 discount Kept by cash-on-delivery-same-day-while-overdue",
+        ],
+    );
+    let o2 = event_id_of(&t, "OrderPlaced", 1);
+    let d1 = event_id_of(&t, "DeliveryRecorded", 0);
+    let c = &same_day.decision.conditions;
+    assert_eq!(
+        (c[0].fact.as_str(), &c[0].observed, &c[0].sources),
+        ("order_same_day", &FactValue::Bool(true), &vec![o2])
+    );
+    assert_eq!(
+        (c[1].fact.as_str(), &c[1].observed, &c[1].sources),
+        ("overdue_debt", &FactValue::Money(money("95.00")), &vec![d1])
+    );
+    let (_, normal) = t.place(place("O-3", &[("toner", 1, "40")], Urgency::Normal));
+    assert_lines(
+        describe(&[normal.event.clone().into()]),
+        &[
+            "credit credit:O-3 Accept residual P7 discount Suspended by residual-overdue-over-1-business-day",
+        ],
+    );
+
+    // A policy that queues same-day orders of late payers instead.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(credence_policies::DEFAULT_POLICY_JSON).unwrap();
+    doc["version"] = 2.into();
+    doc["rules"][5]["then"] = serde_json::json!(
+        {"verdict": "hold", "fulfilment": "deferred", "priority": 8, "discount": "suspended"});
+    let strict = credence_policies::Policy::from_json(&doc.to_string()).unwrap();
+    let (_, queued) = poor_payer(Timeline::new(strict))
+        .at(at_h(2026, 11, 13, 9))
+        .place(place("O-2", &[("toner", 1, "40")], Urgency::SameDay));
+    assert_lines(
+        describe(&[queued.event.clone().into()]),
+        &[
+            "credit credit:O-2 Hold deferred until payment P8 discount Suspended by cash-on-delivery-same-day-while-overdue",
+        ],
+    );
+}
+
+/// Scenario 3: several customers order the same scarce item. The customer
+/// without debt is served first and in full, the one near its credit limit
+/// gets scarce items withheld (partial), the late payer is served residually.
+#[test]
+fn scarce_fast_moving_items() {
+    let scarce = [("fast-toner", 2, "20")];
+    let (_, alfa) = Timeline::default_policy()
+        .at(at_h(2026, 11, 13, 8))
+        .run(for_customer(cartridge_customer(), "ALFA"))
+        .place(for_customer(place("A-1", &scarce, Urgency::Normal), "ALFA"));
+    let (_, gamma) = Timeline::default_policy()
+        .at(at_h(2026, 11, 12, 8))
+        .run(for_customer(cartridge_customer(), "GAMMA"))
+        .place(for_customer(
+            place("G-0", &[("drum", 10, "100")], Urgency::Normal),
+            "GAMMA",
+        ))
+        .0
+        .run(for_customer(
+            deliver("GD-0", "G-0", &[("drum", 10)]),
+            "GAMMA",
+        ))
+        .at(at_h(2026, 11, 13, 8))
+        .place(for_customer(
+            place("G-1", &scarce, Urgency::Normal),
+            "GAMMA",
+        ));
+    let (_, acme) = poor_payer(Timeline::default_policy())
+        .at(at_h(2026, 11, 13, 8))
+        .place(place("O-2", &scarce, Urgency::Normal));
+    let mut queue = [&alfa, &gamma, &acme].map(|d| {
+        (
+            d.event.priority,
+            d.decision.customer.to_string(),
+            d.event.fulfilment,
+            d.decision.rule.to_string(),
+        )
+    });
+    queue.sort();
+    assert_eq!(
+        queue.map(|(p, c, f, r)| format!("{p} {c} {f} {r}")),
+        [
+            "P2 ALFA full no-debt",
+            "P3 GAMMA partial partial-limit-nearly-used",
+            "P7 ACME residual residual-overdue-over-1-business-day",
+        ]
+    );
+    // GAMMA: 950.00 owed (not due) + 38.00 ordered = 98.80 % of 1000.00.
+    let usage = gamma
+        .decision
+        .conditions
+        .iter()
+        .find(|c| c.fact == "limit_usage_percent")
+        .unwrap();
+    assert_eq!(usage.observed, FactValue::Decimal("98.80".parse().unwrap()));
+}
+
+/// Scenario 4: a payment order lifts the hold on trust; when its money never
+/// arrives, the customer is put on hold and the manager is told.
+#[test]
+fn payment_order_before_money() {
+    let t = poor_payer(Timeline::default_policy()).at(at_h(2026, 11, 12, 11));
+    let (t, trusted) = t
+        .run(ReceivePaymentOrder {
+            customer: customer(),
+            payment_order: PaymentOrderId::new("PO-1").unwrap(),
+            amount: money("95.00"),
+            expected_by: date(2026, 11, 16),
+            receivables: vec![rid("D-1")],
+            occurred_at: None,
+        })
+        .evaluate();
+    assert_lines(
+        describe(&trusted.events),
+        &[
+            "fulfilment residual -> full by trust-payment-order",
+            "priority P7 -> P4 by trust-payment-order",
+            "Discount 0% -> 5% by trust-payment-order",
+            "Markup 1% -> 0% by trust-payment-order",
+            "reminder PriorityChange to Customer level 0 []: service priority changes from P7 to P4",
+            "reminder PriorityChange to Manager level 0 []: customer ACME: service priority changes from P7 to P4",
+            "reminder PriceChange to Customer level 0 []: discount 0% -> 5%; markup 1% -> 0%",
+            "reminder PriceChange to Manager level 0 []: customer ACME: discount 0% -> 5%; markup 1% -> 0%",
+        ],
+    );
+    let (t, order) =
+        t.at(at_h(2026, 11, 13, 9))
+            .place(place("O-2", &[("cartridge", 4, "25")], Urgency::Normal));
+    assert_lines(
+        describe(&[order.event.clone().into()]),
+        &["credit credit:O-2 Accept full P4 discount Kept by trust-payment-order"],
+    );
+
+    // The money arrives on Monday: normal service.
+    let (_, cleared) = t
+        .clone()
+        .at(at_h(2026, 11, 16, 9))
+        .run(credence_aggregates::ReceivePayment {
+            payment_order: Some(PaymentOrderId::new("PO-1").unwrap()),
+            ..pay("P-1", "95.00")
+        })
+        .evaluate();
+    assert_eq!(cleared.decision.rule.as_str(), "no-debt");
+
+    // It never arrives: on Tuesday the payment order expires.
+    let (_, expired) = t
+        .at(at_h(2026, 11, 17, 9))
+        .run(check_deadlines())
+        .evaluate();
+    assert_lines(
+        describe(&expired.events),
+        &[
+            "fulfilment full -> deferred until payment by hold-payment-order-expired",
+            "priority P4 -> P8 by hold-payment-order-expired",
+            "Discount 5% -> 0% by hold-payment-order-expired",
+            "Markup 0% -> 1% by hold-payment-order-expired",
+            "reminder PriorityChange to Customer level 0 []: service priority changes from P4 to P8",
+            "reminder PriorityChange to Manager level 0 []: customer ACME: service priority changes from P4 to P8",
+            "reminder PriceChange to Customer level 0 []: discount 5% -> 0%; markup 0% -> 1%",
+            "reminder PriceChange to Manager level 0 []: customer ACME: discount 5% -> 0%; markup 0% -> 1%",
+            "reminder PaymentOrderOverdue to Manager level 1 [\"D-1\"]: customer ACME: the money of payment order PO-1 (95.00 EUR) expected by 2026-11-16 did not arrive",
+        ],
+    );
+    assert_eq!(expired.decision.outcome.verdict, Verdict::Hold);
+}
+
+/// Scenario 6: the manager's reason and promised date are recorded; broken
+/// promises are detected and worsen the rank, two of them put the customer
+/// on hold.
+#[test]
+fn delay_reasons_and_broken_promises() {
+    let t = poor_payer(Timeline::default_policy())
+        .at(at_h(2026, 11, 12, 11))
+        .run(ExplainDelay {
+            customer: customer(),
+            receivables: vec![rid("D-1")],
+            reason: ReasonCode::new("cash-gap").unwrap(),
+            text: "waiting for their own customer to pay".into(),
+            promised_date: Some(date(2026, 11, 16)),
+            manager: None,
+        })
+        .run(PromiseToPay {
+            customer: customer(),
+            promise: PromiseId::new("PR-1").unwrap(),
+            amount: money("95.00"),
+            promised_date: date(2026, 11, 16),
+            receivables: vec![rid("D-1")],
+        });
+    let explanation = t
+        .state()
+        .receivable(&rid("D-1"))
+        .unwrap()
+        .explanation
+        .clone()
+        .unwrap();
+    assert_eq!(explanation.reason.as_str(), "cash-gap");
+    assert_eq!(explanation.promised_date, Some(date(2026, 11, 16)));
+
+    let (t, first) = t
+        .at(at_h(2026, 11, 17, 9))
+        .run(check_deadlines())
+        .evaluate();
+    assert_lines(
+        describe(&first.events),
+        &[
+            "priority P7 -> P8 by residual-overdue-broken-promise",
+            "reminder PriorityChange to Customer level 0 []: service priority changes from P7 to P8",
+            "reminder PriorityChange to Manager level 0 []: customer ACME: service priority changes from P7 to P8",
+            "reminder PromiseBroken to Manager level 1 [\"D-1\"]: customer ACME: promise PR-1 to pay 95.00 EUR by 2026-11-16 was broken",
+        ],
+    );
+    let pr1 = event_id_of(&t, "PromiseToPayMade", 0);
+    let (t, second) = t
+        .run(PromiseToPay {
+            customer: customer(),
+            promise: PromiseId::new("PR-2").unwrap(),
+            amount: money("95.00"),
+            promised_date: date(2026, 11, 20),
+            receivables: vec![rid("D-1")],
+        })
+        .at(at_h(2026, 11, 23, 9))
+        .run(check_deadlines())
+        .evaluate();
+    let pr2 = event_id_of(&t, "PromiseToPayMade", 1);
+    assert_eq!(second.decision.rule.as_str(), "hold-promises-broken");
+    let broken = &second.decision.conditions[0];
+    assert_eq!(
+        (broken.fact.as_str(), &broken.observed, &broken.sources),
+        ("promises_broken", &FactValue::Integer(2), &vec![pr1, pr2])
+    );
+    assert_lines(
+        describe(&second.events),
+        &[
+            "fulfilment residual -> deferred until payment by hold-promises-broken",
+            "reminder PromiseBroken to Manager level 2 [\"D-1\"]: customer ACME: promise PR-2 to pay 95.00 EUR by 2026-11-20 was broken",
+            "reminder Overdue to Customer level 2 [\"D-1\"]: payment of 95.00 EUR for D-1 was due on 2026-11-11: 8 business days overdue (level 2)",
+            "reminder Overdue to Manager level 2 [\"D-1\"]: customer ACME: payment of 95.00 EUR for D-1 was due on 2026-11-11: 8 business days overdue (level 2)",
+        ],
+    );
 }
