@@ -263,9 +263,16 @@ fn follow_up_message(
     level: u8,
     days: DayKind,
 ) -> String {
-    let unit = match days {
-        DayKind::Business => "business days",
-        DayKind::Calendar => "days",
+    let count = if kind == ReminderKind::Advance {
+        -offset
+    } else {
+        offset
+    };
+    let unit = match (days, count) {
+        (DayKind::Business, 1) => "business day",
+        (DayKind::Business, _) => "business days",
+        (DayKind::Calendar, 1) => "day",
+        (DayKind::Calendar, _) => "days",
     };
     match kind {
         ReminderKind::Advance => format!(
@@ -385,8 +392,9 @@ pub fn schedule_reminders(
                         continue;
                     }
                     let message = format!(
-                        "credit limit {percent}% used (warning at {}%)",
-                        warning.percent
+                        "credit limit {}% used (warning at {}%)",
+                        percent.normalize(),
+                        warning.percent.normalize()
                     );
                     out.push(ReminderSent {
                         reminder: reminder_id(

@@ -68,7 +68,7 @@ fn weekly_cartridges() {
             "reminder PriceChange to Manager level 0 []: customer ACME: discount 5% -> 0%; markup 0% -> 1%",
             "reminder ServiceWarning to Customer level 1 [\"D-1\"]: D-1 (95.00 EUR) was due on 2026-11-11 and is unpaid: your next order will be served on a residual basis until it is paid",
             "reminder ServiceWarning to Manager level 1 [\"D-1\"]: customer ACME: D-1 (95.00 EUR) was due on 2026-11-11 and is unpaid; the next order will be served on a residual basis; obtain a payment date and the reason for the delay",
-            "reminder Overdue to Customer level 1 [\"D-1\"]: payment of 95.00 EUR for D-1 was due on 2026-11-11: 1 business days overdue (level 1)",
+            "reminder Overdue to Customer level 1 [\"D-1\"]: payment of 95.00 EUR for D-1 was due on 2026-11-11: 1 business day overdue (level 1)",
         ],
     );
     let delivery_event = event_id_of(&t, "DeliveryRecorded", 0);
@@ -413,4 +413,203 @@ fn delay_reasons_and_broken_promises() {
             "reminder Overdue to Manager level 2 [\"D-1\"]: customer ACME: payment of 95.00 EUR for D-1 was due on 2026-11-11: 8 business days overdue (level 2)",
         ],
     );
+}
+
+/// Scenario 5: reminders before, on and after the due date at escalating
+/// levels, a credit-limit warning, notices of changes; each sent once.
+#[test]
+fn reminders() {
+    let t = Timeline::default_policy()
+        .at(at_h(2026, 11, 6, 9))
+        .run(cartridge_customer())
+        .place(place("O-1", &[("drum", 9, "100")], Urgency::Normal))
+        .0
+        .run(deliver("D-1", "O-1", &[("drum", 9)]));
+    let days = [
+        at_h(2026, 11, 6, 12),
+        at_h(2026, 11, 9, 8),
+        at_h(2026, 11, 10, 8),
+        at_h(2026, 11, 11, 8),
+        at_h(2026, 11, 12, 8),
+        at_h(2026, 11, 12, 18),
+        at_h(2026, 11, 18, 8),
+        at_h(2026, 12, 2, 8),
+    ];
+    let mut t = t;
+    let mut lines = Vec::new();
+    for day in days {
+        let (next, evaluation) = t.at(day).evaluate();
+        t = next;
+        for line in describe(&evaluation.events) {
+            if !line.contains("Change to") {
+                lines.push(format!("{}: {line}", day.format("%a %d %b %H:%M")));
+            }
+        }
+    }
+    assert_lines(
+        lines,
+        &[
+            "Fri 06 Nov 12:00: priority P2 -> P3 by good-standing",
+            "Fri 06 Nov 12:00: reminder CreditLimit to Customer level 1 [\"D-1\"]: credit limit 85.5% used (warning at 80%)",
+            "Fri 06 Nov 12:00: reminder CreditLimit to Manager level 1 [\"D-1\"]: customer ACME: credit limit 85.5% used (warning at 80%)",
+            "Mon 09 Nov 08:00: reminder Advance to Customer level 0 [\"D-1\"]: payment of 855.00 EUR for D-1 is due on 2026-11-11 (in 2 business days)",
+            "Wed 11 Nov 08:00: reminder DueToday to Customer level 0 [\"D-1\"]: payment of 855.00 EUR for D-1 is due today, 2026-11-11",
+            "Thu 12 Nov 08:00: fulfilment full -> residual by residual-overdue-over-1-business-day",
+            "Thu 12 Nov 08:00: priority P3 -> P7 by residual-overdue-over-1-business-day",
+            "Thu 12 Nov 08:00: Discount 5% -> 0% by residual-overdue-over-1-business-day",
+            "Thu 12 Nov 08:00: Markup 0% -> 1% by residual-overdue-over-1-business-day",
+            "Thu 12 Nov 08:00: reminder ServiceWarning to Customer level 1 [\"D-1\"]: D-1 (855.00 EUR) was due on 2026-11-11 and is unpaid: your next order will be served on a residual basis until it is paid",
+            "Thu 12 Nov 08:00: reminder ServiceWarning to Manager level 1 [\"D-1\"]: customer ACME: D-1 (855.00 EUR) was due on 2026-11-11 and is unpaid; the next order will be served on a residual basis; obtain a payment date and the reason for the delay",
+            "Thu 12 Nov 08:00: reminder Overdue to Customer level 1 [\"D-1\"]: payment of 855.00 EUR for D-1 was due on 2026-11-11: 1 business day overdue (level 1)",
+            "Wed 18 Nov 08:00: reminder Overdue to Customer level 2 [\"D-1\"]: payment of 855.00 EUR for D-1 was due on 2026-11-11: 5 business days overdue (level 2)",
+            "Wed 18 Nov 08:00: reminder Overdue to Manager level 2 [\"D-1\"]: customer ACME: payment of 855.00 EUR for D-1 was due on 2026-11-11: 5 business days overdue (level 2)",
+            "Wed 02 Dec 08:00: reminder Overdue to Customer level 3 [\"D-1\"]: payment of 855.00 EUR for D-1 was due on 2026-11-11: 15 business days overdue (level 3)",
+            "Wed 02 Dec 08:00: reminder Overdue to Manager level 3 [\"D-1\"]: customer ACME: payment of 855.00 EUR for D-1 was due on 2026-11-11: 15 business days overdue (level 3)",
+        ],
+    );
+    // Notices of changes went to both recipients each time.
+    let notices = t
+        .history()
+        .iter()
+        .filter(|e| matches!(&e.event, Event::ReminderSent(r) if r.message.contains("->") || r.message.contains("priority changes")))
+        .count();
+    assert_eq!(
+        notices, 6,
+        "P2->P3, P3->P7 and the price change, to customer and manager"
+    );
+    // Interest on 2 Dec: 855.00 × 0.05 % × 21 days = 8.9775, rounded once.
+    let (_, dec2) = t.evaluate();
+    assert!(dec2.events.is_empty());
+    assert_eq!(dec2.decision.interest.unwrap().total, money("8.98"));
+}
+
+/// The cartridge history of scenario 1 under `policy`.
+pub fn cartridge_timeline(policy: credence_policies::Policy) -> Timeline {
+    let t = Timeline::new(policy)
+        .at(at_h(2026, 11, 6, 9))
+        .run(cartridge_customer())
+        .place(place("O-1", &[("cartridge", 4, "25")], Urgency::Normal))
+        .0
+        .run(deliver("D-1", "O-1", &[("cartridge", 4)]));
+    let t = t.at(at_h(2026, 11, 9, 8)).evaluate().0;
+    let t = t.at(at_h(2026, 11, 11, 8)).evaluate().0;
+    let t = t.at(at_h(2026, 11, 12, 8)).evaluate().0;
+    let t = t
+        .at(at_h(2026, 11, 13, 9))
+        .place(place("O-2", &[("cartridge", 4, "25")], Urgency::Normal))
+        .0;
+    t.at(at_h(2026, 11, 16, 9))
+        .run(pay("P-1", "95.00"))
+        .evaluate()
+        .0
+}
+
+/// Scenario 7: for a past decision, the state at that moment, the rule and
+/// policy version that fired, a replay check that reproduces every recorded
+/// decision (and catches a tampered one), and what another policy would
+/// have decided.
+#[test]
+fn audit() {
+    use credence_aggregates::CustomerAccount;
+    use credence_policies::{Policy, PolicyRegistry, decision_points, replay_check, what_if};
+
+    let t = cartridge_timeline(Policy::default_policy());
+    let history = t.history().to_vec();
+    let registry = PolicyRegistry::new().with(Policy::default_policy());
+
+    // The decision points: two orders and four evaluations that recorded
+    // something (Monday, Wednesday, Thursday, the Monday after payment).
+    let points = decision_points(&history);
+    assert_eq!(
+        points
+            .iter()
+            .map(|p| format!(
+                "{} {}",
+                p.evaluated_at.format("%a %d %b %H:%M"),
+                p.order.as_ref().map(|o| o.as_str()).unwrap_or("evaluation")
+            ))
+            .collect::<Vec<_>>(),
+        [
+            "Fri 06 Nov 09:00 O-1",
+            "Mon 09 Nov 08:00 evaluation",
+            "Wed 11 Nov 08:00 evaluation",
+            "Thu 12 Nov 08:00 evaluation",
+            "Fri 13 Nov 09:00 O-2",
+            "Mon 16 Nov 09:00 evaluation",
+        ]
+    );
+
+    // What the customer's state was when O-2 was decided, and why.
+    let o2 = &points[4];
+    let before = CustomerAccount::from_history(&history[..o2.start]);
+    assert_eq!(before.overdue_debt(date(2026, 11, 13)), money("95.00"));
+    let Event::CreditDecided(recorded) = &history[o2.start].event else {
+        panic!("not a credit decision");
+    };
+    assert_eq!(
+        recorded.explanation.rule.as_str(),
+        "residual-overdue-over-1-business-day"
+    );
+    assert_eq!(
+        recorded.explanation.policy,
+        *Policy::default_policy().reference()
+    );
+
+    // Replay reproduces every recorded decision.
+    let calendar = credence_events::BusinessCalendar::default();
+    let report = replay_check(&history, &registry, &calendar);
+    assert_eq!((report.checked, report.mismatches.len()), (6, 0));
+
+    // A tampered decision is found.
+    let mut tampered = history.clone();
+    if let Event::CreditDecided(d) = &mut tampered[o2.start].event {
+        d.fulfilment = FulfilmentMode::Full;
+    }
+    let report = replay_check(&tampered, &registry, &calendar);
+    assert_eq!(report.mismatches.len(), 1);
+    let mismatch = &report.mismatches[0];
+    assert_eq!(mismatch.version, history[o2.start].version);
+    assert_eq!(
+        mismatch.reason,
+        "event 0 differs: recorded CreditDecided credit:O-2 Accept full P7 Suspended, re-derived CreditDecided credit:O-2 Accept residual P7 Suspended"
+    );
+    // A decision whose policy version is unknown is reported too.
+    let report = replay_check(&history, &PolicyRegistry::new(), &calendar);
+    assert_eq!(report.mismatches.len(), 6);
+    assert!(
+        report.mismatches[0]
+            .reason
+            .starts_with("unknown policy default v1 (")
+    );
+
+    // What-if: the cartridge threshold raised from 0 to 1 business day.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(credence_policies::DEFAULT_POLICY_JSON).unwrap();
+    doc["version"] = 2.into();
+    doc["rules"][6]["when"]["value"] = 1.into();
+    let lenient = Policy::from_json(&doc.to_string()).unwrap();
+    let differences = what_if(&history, &registry, &lenient, None, &calendar).unwrap();
+    assert_eq!(
+        differences.iter().map(|d| d.summary()).collect::<Vec<_>>(),
+        [
+            "ACME 2026-11-12 08:00: Accept/residual/P7 by \"residual-overdue-over-1-business-day\" (default v1) -> Accept/full/P5 by \"overdue-grace\" (default v2)"
+        ]
+    );
+    let d = &differences[0];
+    assert_eq!(d.new.conditions[0].fact, "overdue_debt");
+    assert_eq!(
+        d.new.conditions[0].observed,
+        FactValue::Money(money("95.00"))
+    );
+    assert_eq!(d.old.rule.as_str(), "residual-overdue-over-1-business-day");
+    // Limited to a range without Thursday: nothing differs.
+    let differences = what_if(
+        &history,
+        &registry,
+        &lenient,
+        Some((at_h(2026, 11, 13, 0), at_h(2026, 11, 30, 0))),
+        &calendar,
+    )
+    .unwrap();
+    assert!(differences.is_empty());
 }
