@@ -69,7 +69,13 @@ start() {
         useradd --system --no-create-home --shell /usr/sbin/nologin postgres
     fi
     local dir
-    dir="$(mktemp -d "${TMPDIR:-/tmp}/credence-pg.XXXXXX")"
+    # As root the server runs as `postgres`, which must reach the directory:
+    # use /tmp rather than a TMPDIR that may be private to root.
+    if [ "$(id -u)" = 0 ]; then
+        dir="$(mktemp -d /tmp/credence-pg.XXXXXX)"
+    else
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/credence-pg.XXXXXX")"
+    fi
     chmod 755 "$dir"
     # On any failure below, stop what was started and remove the directory.
     trap 'as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' ERR

@@ -208,3 +208,36 @@ impl EventStore for MemoryStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credence_events::{ManagerAssigned, ManagerId};
+
+    #[test]
+    fn a_what_if_copy_renumbers_and_is_independent() {
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let ev = |n: u128| {
+            NewEvent::new(
+                EventId::from_u128(n),
+                at,
+                ManagerAssigned {
+                    manager: ManagerId::new("m").unwrap(),
+                },
+            )
+        };
+        let real = MemoryStore::new();
+        let (a, b) = (StreamId::new("a").unwrap(), StreamId::new("b").unwrap());
+        real.append(&a, ExpectedVersion::NoStream, &[ev(1), ev(2)])
+            .unwrap();
+        real.append(&b, ExpectedVersion::NoStream, &[ev(3)])
+            .unwrap();
+        let events = real.read_all(GlobalPosition::START, 10).unwrap();
+        let copy = MemoryStore::from_events(events.clone()).unwrap();
+        assert_eq!(copy.read_all(GlobalPosition::START, 10).unwrap(), events);
+        copy.append(&b, ExpectedVersion::Exact(StreamVersion(1)), &[ev(4)])
+            .unwrap();
+        assert_eq!(real.head().unwrap(), GlobalPosition(3));
+        assert_eq!(copy.head().unwrap(), GlobalPosition(4));
+    }
+}

@@ -241,3 +241,62 @@ fn a_replaced_segment_header_is_an_error() {
     assert_eq!((segment, at), (path, 0));
     assert_eq!(reason, "bad segment header");
 }
+
+/// A write torn at any byte of the last appends is recovered to the last
+/// complete batch: never an error, never a partial batch, never more.
+#[test]
+fn a_write_torn_at_any_byte_recovers_to_the_last_whole_batch() {
+    let original = tempfile::tempdir().unwrap();
+    {
+        let store = FileStore::open(original.path(), FileOptions::default()).unwrap();
+        store
+            .append(&stream("ACME"), ExpectedVersion::NoStream, &evs(1, 2))
+            .unwrap();
+        store
+            .append(
+                &stream("ACME"),
+                ExpectedVersion::Exact(StreamVersion(2)),
+                &evs(3, 3),
+            )
+            .unwrap();
+        store
+            .append(&stream("Globex"), ExpectedVersion::NoStream, &evs(6, 2))
+            .unwrap();
+    }
+    let path = segment(original.path(), 1);
+    let bytes = fs::read(&path).unwrap();
+    let all = frames(&path);
+    // Batch ends (exclusive byte offsets) and the head after each batch.
+    let ends = [
+        (all[1].0 + all[1].1, 2),
+        (all[4].0 + all[4].1, 5),
+        (bytes.len(), 7),
+    ];
+    let work = tempfile::tempdir().unwrap();
+    let torn = segment(work.path(), 1);
+    for cut in (ends[0].0..=bytes.len())
+        .step_by(5)
+        .chain([bytes.len() - 1, bytes.len()])
+    {
+        fs::write(&torn, &bytes[..cut]).unwrap();
+        let _ = fs::remove_file(work.path().join("snapshots.log"));
+        let store = FileStore::open(
+            work.path(),
+            FileOptions::default().verify_chain_on_open(true),
+        )
+        .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        let (end, head) = *ends.iter().rev().find(|(end, _)| *end <= cut).unwrap();
+        assert_eq!(store.head().unwrap(), GlobalPosition(head), "cut at {cut}");
+        assert_eq!(
+            store.recovery_report().torn_tail.is_some(),
+            cut != end,
+            "cut at {cut}"
+        );
+        assert_eq!(
+            fs::metadata(&torn).unwrap().len(),
+            end as u64,
+            "cut at {cut}"
+        );
+        store.verify().unwrap();
+    }
+}
