@@ -22,7 +22,8 @@ use std::fmt;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{
-    CustomerAccount, OrderStatus, PaymentOrderStatus, PromiseStatus, Receivable,
+    CustomerAccount, OrderStatus, PaymentOrder, PaymentOrderStatus, Promise, PromiseStatus,
+    Receivable,
 };
 use credence_events::{
     BusinessCalendar, CustomerId, DayKind, EventId, FactValue, Money, OrderId, ReceivableId,
@@ -253,6 +254,27 @@ pub const FACTS: &[FactSpec] = &[
         "the order being decided wants same-day delivery (only at order placement)",
     ),
 ];
+
+/// True when a promise is broken on `today`: recorded as broken, or still
+/// pending with its date passed (the aggregate records the break only when
+/// deadlines are checked or money arrives; the facts do not wait for that).
+pub fn promise_broken(promise: &Promise, today: NaiveDate) -> bool {
+    match promise.status {
+        PromiseStatus::Broken => true,
+        PromiseStatus::Pending => promise.promised_date < today,
+        PromiseStatus::Kept => false,
+    }
+}
+
+/// True when a payment order's money is late on `today`: recorded as
+/// expired, or still pending after its expected date.
+pub fn payment_order_expired(order: &PaymentOrder, today: NaiveDate) -> bool {
+    match order.status {
+        PaymentOrderStatus::Expired => true,
+        PaymentOrderStatus::Pending => order.expected_by < today,
+        PaymentOrderStatus::Cleared => false,
+    }
+}
 
 /// The catalogue entry for `name`, if it is a built-in fact.
 pub fn fact_spec(name: &str) -> Option<&'static FactSpec> {
@@ -543,17 +565,15 @@ impl Facts {
         let mut pending = (0_i64, Decimal::ZERO, Vec::new());
         let mut expired = (0_i64, Vec::new());
         for po in account.payment_orders().values() {
-            match po.status {
-                PaymentOrderStatus::Pending => {
-                    pending.0 += 1;
-                    pending.1 = pending.1.saturating_add(po.amount);
-                    pending.2.push(po.source);
-                }
-                PaymentOrderStatus::Expired if po.expected_by > lookback_start => {
+            if payment_order_expired(po, today) {
+                if po.expected_by > lookback_start {
                     expired.0 += 1;
                     expired.1.push(po.source);
                 }
-                _ => {}
+            } else if po.status == PaymentOrderStatus::Pending {
+                pending.0 += 1;
+                pending.1 = pending.1.saturating_add(po.amount);
+                pending.2.push(po.source);
             }
         }
         let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
@@ -580,20 +600,19 @@ impl Facts {
         let mut promised = (0_i64, Vec::new());
         for p in account.promises().values() {
             let recent = p.promised_date > lookback_start;
-            match p.status {
-                PromiseStatus::Broken if recent => {
+            if promise_broken(p, today) {
+                if recent {
                     broken.0 += 1;
                     broken.1.push(p.source);
                 }
-                PromiseStatus::Kept if recent => {
+            } else if p.status == PromiseStatus::Kept {
+                if recent {
                     kept.0 += 1;
                     kept.1.push(p.source);
                 }
-                PromiseStatus::Pending => {
-                    promised.0 += 1;
-                    promised.1.push(p.source);
-                }
-                _ => {}
+            } else if p.status == PromiseStatus::Pending {
+                promised.0 += 1;
+                promised.1.push(p.source);
             }
         }
         put("promises_broken", Observed::new(int(broken.0), broken.1));

@@ -13,7 +13,7 @@
 //!   are skipped.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use credence_aggregates::{CustomerAccount, PaymentOrderStatus, PromiseStatus, Standing};
+use credence_aggregates::{CustomerAccount, Standing};
 use credence_events::{
     AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, Explanation,
     FulfilmentMode, FulfilmentModeChanged, GlobalPosition, Money, NewEvent, OrderId,
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::error::PolicyError;
-use crate::facts::Facts;
+use crate::facts::{Facts, payment_order_expired, promise_broken};
 use crate::ids::{notice_id, order_decision_id, reminder_id, standing_decision_id};
 use crate::policy::Policy;
 use crate::reminders::{not_sent, schedule_reminders};
@@ -347,7 +347,7 @@ fn deadline_notices(
     let mut expired: Vec<_> = account
         .payment_orders()
         .values()
-        .filter(|po| po.status == PaymentOrderStatus::Expired && po.expected_by > lookback_start)
+        .filter(|po| payment_order_expired(po, facts.today) && po.expected_by > lookback_start)
         .collect();
     expired.sort_by(|a, b| (a.expected_by, &a.id).cmp(&(b.expected_by, &b.id)));
     for (n, po) in expired.into_iter().enumerate() {
@@ -366,7 +366,7 @@ fn deadline_notices(
     let mut broken: Vec<_> = account
         .promises()
         .values()
-        .filter(|p| p.status == PromiseStatus::Broken && p.promised_date > lookback_start)
+        .filter(|p| promise_broken(p, facts.today) && p.promised_date > lookback_start)
         .collect();
     broken.sort_by(|a, b| (a.promised_date, &a.id).cmp(&(b.promised_date, &b.id)));
     for (n, p) in broken.into_iter().enumerate() {
