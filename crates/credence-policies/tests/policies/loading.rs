@@ -202,3 +202,48 @@ fn bad_documents_name_the_place() {
         Err(PolicyError::Json(_))
     ));
 }
+
+/// docs/default-policy.md lists every rule in order with its outcome.
+#[test]
+fn the_documented_table_matches_the_default_policy() {
+    let doc = include_str!("../../../../docs/default-policy.md");
+    let rows: Vec<Vec<String>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("| `"))
+        .map(|l| l.split('|').map(|c| c.trim().to_owned()).collect())
+        .collect();
+    let policy = Policy::default_policy();
+    assert_eq!(rows.len(), policy.rules().len());
+    for (i, (row, rule)) in rows.iter().zip(policy.rules()).enumerate() {
+        let o = rule.outcome();
+        let fulfilment = o.fulfilment.to_string();
+        let fulfilment = fulfilment.trim_end_matches(" until payment");
+        assert_eq!(row[1], (i + 1).to_string());
+        assert_eq!(row[2], format!("`{}`", rule.id()), "row {}", i + 1);
+        assert_eq!(
+            row[4],
+            format!("{:?}", o.verdict).to_lowercase(),
+            "verdict of {}",
+            rule.id()
+        );
+        assert_eq!(row[5], fulfilment, "fulfilment of {}", rule.id());
+        assert_eq!(
+            row[6],
+            o.priority.0.to_string(),
+            "priority of {}",
+            rule.id()
+        );
+        assert_eq!(
+            row[7],
+            format!("{:?}", o.discount).to_lowercase(),
+            "discount of {}",
+            rule.id()
+        );
+        assert_eq!(
+            row[11] == "yes",
+            o.service_warning,
+            "warning of {}",
+            rule.id()
+        );
+    }
+}

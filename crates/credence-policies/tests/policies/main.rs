@@ -2,6 +2,7 @@
 //! scenarios through the aggregate and the default policy, replay and
 //! what-if, and properties.
 
+mod extensions;
 mod fixtures;
 mod loading;
 mod properties;
