@@ -34,7 +34,10 @@ use credence_events::{
     BusinessCalendar, CustomerId, Event, EventEnvelope, EventId, GlobalPosition, NewEvent,
     StreamId, StreamVersion,
 };
-use credence_policies::{Policy, PolicyError, evaluate_customer, order_placed};
+use credence_policies::{
+    Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, evaluate_customer,
+    order_placed, replay_check, what_if,
+};
 use credence_store::{
     EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
     StoreError,
@@ -133,6 +136,7 @@ type Slot = Arc<Mutex<Option<CustomerAccount>>>;
 pub struct Engine {
     store: Arc<dyn EventStore>,
     policy: Arc<Policy>,
+    registry: PolicyRegistry,
     config: EngineConfig,
     accounts: Mutex<BTreeMap<CustomerId, Slot>>,
 }
@@ -146,9 +150,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// An engine over `store` with `policy`.
     pub fn new(store: Arc<dyn EventStore>, policy: Policy, config: EngineConfig) -> Self {
+        let registry = PolicyRegistry::new()
+            .with(Policy::default_policy())
+            .with(policy.clone());
         Self {
             store,
             policy: Arc::new(policy),
+            registry,
             config,
             accounts: Mutex::new(BTreeMap::new()),
         }
@@ -207,6 +215,21 @@ impl Engine {
     /// The calendar.
     pub fn calendar(&self) -> &BusinessCalendar {
         &self.config.calendar
+    }
+
+    /// Makes earlier policy versions known, so that decisions they recorded
+    /// can be replayed and audited. The policy in force and the built-in
+    /// default are always known.
+    pub fn with_past_policies(mut self, policies: impl IntoIterator<Item = Policy>) -> Self {
+        for policy in policies {
+            self.registry.insert(policy);
+        }
+        self
+    }
+
+    /// The policies the engine can replay decisions with.
+    pub fn registry(&self) -> &PolicyRegistry {
+        &self.registry
     }
 
     fn slot(&self, customer: &CustomerId) -> Slot {
@@ -503,6 +526,86 @@ impl Engine {
                 return Ok(all);
             }
         }
+    }
+}
+
+impl Engine {
+    /// Every customer with a stream, in id order.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn customers(&self) -> Result<Vec<CustomerId>, EngineError> {
+        let mut customers = std::collections::BTreeSet::new();
+        for envelope in self.global_log()? {
+            if let Event::CustomerRegistered(e) = &envelope.event {
+                customers.insert(e.customer.clone());
+            }
+        }
+        Ok(customers.into_iter().collect())
+    }
+
+    /// Re-derives every recorded decision of every customer with the policy
+    /// version it names; the report per customer lists what does not
+    /// reproduce.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    #[tracing::instrument(skip_all)]
+    pub fn replay_check(&self) -> Result<Vec<(CustomerId, ReplayReport)>, EngineError> {
+        self.customers()?
+            .into_iter()
+            .map(|customer| {
+                let history = self.history(&customer)?;
+                let report = replay_check(&history, &self.registry, self.calendar());
+                Ok((customer, report))
+            })
+            .collect()
+    }
+
+    /// Evaluates `candidate` at every recorded decision point (those with a
+    /// business time in `[from, to)` when `range` is given) and lists the
+    /// decisions it would take differently, per customer.
+    ///
+    /// # Errors
+    ///
+    /// A store error, or a recorded policy the engine does not know (see
+    /// [`Engine::with_past_policies`]).
+    #[tracing::instrument(skip_all)]
+    pub fn what_if(
+        &self,
+        candidate: &Policy,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<Vec<(CustomerId, WhatIfDifference)>, EngineError> {
+        let mut differences = Vec::new();
+        for customer in self.customers()? {
+            let history = self.history(&customer)?;
+            for difference in what_if(&history, &self.registry, candidate, range, self.calendar())?
+            {
+                differences.push((customer.clone(), difference));
+            }
+        }
+        Ok(differences)
+    }
+
+    /// Finds a recorded decision by its decision id, or the credit decision
+    /// on an order by the order's id.
+    ///
+    /// # Errors
+    ///
+    /// A store error.
+    pub fn find_decision(&self, id: &str) -> Result<Option<EventEnvelope>, EngineError> {
+        Ok(self.global_log()?.into_iter().find(|e| match &e.event {
+            Event::CreditDecided(d) => {
+                d.decision.as_str() == id || d.order.as_ref().is_some_and(|o| o.as_str() == id)
+            }
+            Event::PriorityChanged(d) => d.decision.as_str() == id,
+            Event::FulfilmentModeChanged(d) => d.decision.as_str() == id,
+            Event::PriceAdjustmentChanged(d) => d.decision.as_str() == id,
+            Event::ReminderSent(r) => r.reminder.as_str() == id,
+            _ => false,
+        }))
     }
 }
 
