@@ -234,6 +234,29 @@ fn read(c: &mut Criterion) {
                 });
             },
         );
+        if backend.name == "file-buffered" {
+            // The baseline a file replay must beat: parsing the same events
+            // from JSON lines with the codec.
+            let lines: Vec<String> = backend
+                .store
+                .read_all(GlobalPosition::START, usize::MAX)
+                .unwrap()
+                .iter()
+                .map(credence_events::codec::encode)
+                .collect();
+            group.bench_function(
+                BenchmarkId::new("json-lines", format!("all-{total}")),
+                |b| {
+                    b.iter(|| {
+                        let n = lines
+                            .iter()
+                            .map(|line| credence_events::codec::decode(line).unwrap())
+                            .count();
+                        assert_eq!(n as u64, total);
+                    });
+                },
+            );
+        }
     }
     group.finish();
 }

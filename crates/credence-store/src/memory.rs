@@ -17,10 +17,20 @@ use crate::store::{
 /// It keeps every guarantee of the contract except durability. Clone the
 /// events of a real store into one ([`MemoryStore::from_events`]) to run a
 /// what-if without touching the real log.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
     appended: Condvar,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("MemoryStore")
+            .field("events", &state.events.len())
+            .field("streams", &state.streams.len())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]

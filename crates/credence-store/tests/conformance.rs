@@ -21,7 +21,8 @@ macro_rules! conformance_tests {
     ($factory:expr) => {
         $crate::conformance_tests!(@tests $factory;
             append_and_read, expected_versions, idempotent_appends, bad_input_stores_nothing,
-            subscription_catches_up_then_follows, snapshots, gap_free_paging, verify_counts);
+            subscription_catches_up_then_follows, subscription_never_skips_concurrent_appends,
+            snapshots, gap_free_paging, verify_counts);
     };
     (@tests $factory:expr; $($check:ident),*) => {
         $(
@@ -276,6 +277,46 @@ pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
         .collect();
     assert_eq!(positions, [3, 4, 5]);
     assert!(resumed.try_next().unwrap().is_none());
+}
+
+/// Writers append concurrently while a subscriber follows: it must see every
+/// position exactly once, in order, even though the appends race (a store
+/// that let position n + 1 become visible before n would make it skip n).
+pub fn subscription_never_skips_concurrent_appends(store: &Arc<dyn EventStore>) {
+    let (writers, per_writer) = (4u128, 25u128);
+    let total = (writers * per_writer) as u64;
+    let subscriber = {
+        let store = Arc::clone(store);
+        thread::spawn(move || {
+            let mut sub = Subscription::new(store, GlobalPosition::START);
+            let mut seen = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while (seen.len() as u64) < total && Instant::now() < deadline {
+                if let Some(e) = sub.next_timeout(Duration::from_millis(200)).unwrap() {
+                    seen.push(e.position.0);
+                }
+            }
+            seen
+        })
+    };
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let store = Arc::clone(store);
+            thread::spawn(move || {
+                let s = stream(&format!("writer-{w}"));
+                for i in 0..per_writer {
+                    store
+                        .append(&s, ExpectedVersion::Any, &[ev(1000 * (w + 1) + i)])
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let seen = subscriber.join().unwrap();
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>());
 }
 
 pub fn snapshots(store: &Arc<dyn EventStore>) {

@@ -99,7 +99,6 @@ impl FileOptions {
 ///
 /// Open it with [`FileStore::open`]; it holds an exclusive lock on the
 /// directory until dropped.
-#[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
     options: FileOptions,
@@ -114,6 +113,16 @@ pub struct FileStore {
     snapshots: Mutex<SnapshotLog>,
     poisoned: Mutex<Option<String>>,
     recovery: RecoveryReport,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .field("head", &*lock(&self.head))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a record's frame is.
