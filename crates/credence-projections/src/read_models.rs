@@ -162,7 +162,10 @@ impl Projections {
             .iter()
             .map(|id| entry.account.receivable(id).is_none_or(|r| r.is_open()))
             .collect();
-        let priority_before = entry.account.standing().map(|s| s.priority);
+        let priority_before = entry
+            .account
+            .standing()
+            .map_or(credence_events::Priority::NORMAL, |s| s.priority);
 
         entry.account.apply(envelope);
 
@@ -216,7 +219,7 @@ impl Projections {
                     .notices
                     .insert(ReminderKind::PriorityChange, envelope.id);
             }
-            Event::CreditDecided(e) if priority_before.is_some_and(|p| p != e.priority) => {
+            Event::CreditDecided(e) if priority_before != e.priority => {
                 entry
                     .notices
                     .insert(ReminderKind::PriorityChange, envelope.id);

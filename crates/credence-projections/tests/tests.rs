@@ -1,1 +1,7 @@
-//! Integration tests of the read models.
+//! Integration tests of the read models: the DOMAIN.md scenarios with
+//! expected values written out, checkpoints, and property tests.
+
+mod checkpoints;
+mod fixtures;
+mod properties;
+mod scenarios;
