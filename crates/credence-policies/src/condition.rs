@@ -368,3 +368,135 @@ fn threshold_value(
         Threshold::Text(t) => FactValue::Text(t.clone()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{Observed, fact_spec};
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use credence_events::{Currency, CustomerId, EventId};
+    use serde_json::json;
+
+    fn facts() -> Facts {
+        let eur = Currency::new("EUR").unwrap();
+        let json = json!({
+            "customer": "ACME",
+            "evaluated_at": Utc.with_ymd_and_hms(2026, 11, 12, 8, 0, 0).unwrap(),
+            "today": NaiveDate::from_ymd_opt(2026, 11, 12).unwrap(),
+            "order": null,
+            "receivables": [],
+            "values": {}
+        });
+        let mut facts: Facts = serde_json::from_value(json).unwrap();
+        assert_eq!(facts.customer, CustomerId::new("ACME").unwrap());
+        facts.insert(
+            "max_days_past_due",
+            Observed::new(FactValue::Integer(2), vec![EventId::from_u128(4)]),
+        );
+        facts.insert(
+            "overdue_debt",
+            Observed::new(
+                FactValue::Money(Money::new(Decimal::new(9500, 2), eur).unwrap()),
+                vec![EventId::from_u128(4)],
+            ),
+        );
+        facts.insert(
+            "tags",
+            Observed::labels(["key-account".to_string()].into(), Vec::new()),
+        );
+        facts
+    }
+
+    fn parse(value: serde_json::Value) -> Result<Condition, PolicyError> {
+        Condition::parse(&value, "when", &|name| fact_spec(name).map(|s| s.fact_type))
+    }
+
+    #[track_caller]
+    fn check(condition: serde_json::Value, holds: bool, trace: &[&str]) {
+        let c = parse(condition).unwrap();
+        let mut traces = Vec::new();
+        assert_eq!(c.evaluate(&facts(), &mut traces), holds);
+        let rendered: Vec<String> = traces
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {} {} {} {}",
+                    t.fact,
+                    t.observed,
+                    t.comparison.symbol(),
+                    t.threshold,
+                    t.holds
+                )
+            })
+            .collect();
+        assert_eq!(rendered, trace);
+        // The JSON form round-trips.
+        assert_eq!(parse(c.to_json()).unwrap(), c);
+    }
+
+    #[test]
+    fn evaluates_and_traces_every_leaf() {
+        check(
+            json!({"fact": "max_days_past_due", "op": "gt", "value": 1}),
+            true,
+            &["max_days_past_due 2 > 1 true"],
+        );
+        check(
+            json!({"fact": "overdue_debt", "op": "ge", "value": "95.001"}),
+            false,
+            &["overdue_debt 95.00 EUR >= 95.001 false"],
+        );
+        check(
+            json!({"any": [
+                {"fact": "max_days_past_due", "op": "gt", "value": 5},
+                {"fact": "overdue_debt", "op": "gt", "value": 0}
+            ]}),
+            true,
+            &[
+                "max_days_past_due 2 > 5 false",
+                "overdue_debt 95.00 EUR > 0.00 EUR true",
+            ],
+        );
+        check(
+            json!({"not": {"fact": "tags", "op": "contains", "value": "key-account"}}),
+            false,
+            &["not tags key-account contains key-account true"],
+        );
+        check(json!({"all": []}), true, &[]);
+        check(json!({"any": []}), false, &[]);
+        // An order fact outside order placement is absent: false.
+        check(
+            json!({"fact": "order_same_day", "op": "eq", "value": true}),
+            false,
+            &["order_same_day absent = true false"],
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_conditions() {
+        for (value, message) in [
+            (
+                json!(3),
+                "when: expected an object with fact, all, any or not",
+            ),
+            (
+                json!({"all": {}}),
+                "when.all: expected a list of conditions",
+            ),
+            (
+                json!({"fact": "debt", "op": "gt", "value": 0, "unit": "eur"}),
+                "when.unit: unknown field",
+            ),
+            (
+                json!({"fact": 3, "op": "gt", "value": 0}),
+                "when.fact: expected a fact name",
+            ),
+            (
+                json!({"any": [{"fact": "tags", "op": "eq", "value": "x"}]}),
+                "when.any[0].op: operator eq does not apply to tags fact \"tags\"",
+            ),
+        ] {
+            assert_eq!(parse(value).unwrap_err().to_string(), message);
+        }
+    }
+}

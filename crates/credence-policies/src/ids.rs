@@ -101,3 +101,33 @@ pub fn notice_id(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_derived_and_bounded() {
+        let order = OrderId::new("O-17").unwrap();
+        assert_eq!(order_decision_id(&order).unwrap().as_str(), "credit:O-17");
+        let customer = CustomerId::new("ACME").unwrap();
+        assert_eq!(
+            standing_decision_id("priority", &customer, 12)
+                .unwrap()
+                .as_str(),
+            "priority:ACME:v12"
+        );
+        let r = ReceivableId::new("INV-1").unwrap();
+        assert_eq!(
+            reminder_id(ReminderKind::Overdue, Recipient::Manager, 2, Some(&r), None)
+                .unwrap()
+                .as_str(),
+            "reminder:overdue:manager:2:INV-1"
+        );
+        let long = CustomerId::new("x".repeat(128)).unwrap();
+        let id = standing_decision_id("priority", &long, 1).unwrap();
+        assert!(id.as_str().starts_with("priority:sha256:"));
+        assert_eq!(id, standing_decision_id("priority", &long, 1).unwrap());
+        assert_ne!(id, standing_decision_id("priority", &long, 2).unwrap());
+    }
+}

@@ -579,3 +579,23 @@ pub fn evaluate(policy: &Policy, facts: &Facts) -> Decision {
 
 /// The default policy's document, as shipped.
 pub const DEFAULT_POLICY_JSON: &str = include_str!("../policies/default.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_whitespace() {
+        let a: Value =
+            serde_json::from_str(r#"{"b": [1, {"d": 2, "c": "x"}], "a": true}"#).unwrap();
+        assert_eq!(canonical_json(&a), r#"{"a":true,"b":[1,{"c":"x","d":2}]}"#);
+    }
+
+    #[test]
+    fn the_embedded_default_policy_is_valid() {
+        let policy = Policy::from_json(DEFAULT_POLICY_JSON).unwrap();
+        assert_eq!(policy.reference().id.as_str(), "default");
+        assert!(!policy.description().is_empty());
+        assert_eq!(policy.facts_config(), &FactsConfig::default());
+    }
+}

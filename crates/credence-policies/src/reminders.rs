@@ -441,3 +441,83 @@ pub fn schedule_reminders(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule() -> ReminderSchedule {
+        let step = |delay_days| FollowUpStep {
+            delay_days,
+            recipients: vec![Recipient::Customer],
+        };
+        ReminderSchedule {
+            follow_up: vec![step(-5), step(-2), step(0), step(1), step(5)],
+            ..ReminderSchedule::default()
+        }
+    }
+
+    #[test]
+    fn the_step_reached_today_is_due() {
+        let s = schedule();
+        let cases = [
+            (-9, None),
+            (-5, Some((ReminderKind::Advance, 0))),
+            (-3, Some((ReminderKind::Advance, 0))),
+            (-2, Some((ReminderKind::Advance, 1))),
+            (-1, Some((ReminderKind::Advance, 1))),
+            (0, Some((ReminderKind::DueToday, 0))),
+            (1, Some((ReminderKind::Overdue, 1))),
+            (4, Some((ReminderKind::Overdue, 1))),
+            (5, Some((ReminderKind::Overdue, 2))),
+            (40, Some((ReminderKind::Overdue, 2))),
+        ];
+        for (offset, expected) in cases {
+            assert_eq!(
+                s.step_at(offset).map(|(_, kind, level)| (kind, level)),
+                expected,
+                "offset {offset}"
+            );
+        }
+        // Without overdue steps, an advance step is never sent after due.
+        let only_advance = ReminderSchedule {
+            follow_up: vec![schedule().follow_up[1].clone()],
+            ..ReminderSchedule::default()
+        };
+        assert_eq!(only_advance.step_at(3).map(|(_, k, l)| (k, l)), None);
+    }
+
+    #[test]
+    fn offsets_count_business_or_calendar_days() {
+        let calendar = BusinessCalendar::default();
+        let d = |day| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        let business = schedule();
+        let calendar_days = ReminderSchedule {
+            days: DayKind::Calendar,
+            ..schedule()
+        };
+        // Due Wednesday 11 Nov.
+        assert_eq!(business.offset(&calendar, d(11), d(9)), -2);
+        assert_eq!(business.offset(&calendar, d(11), d(11)), 0);
+        assert_eq!(business.offset(&calendar, d(11), d(16)), 3);
+        assert_eq!(calendar_days.offset(&calendar, d(11), d(16)), 5);
+        // Due Friday 13: Saturday is still "due today" in business days.
+        assert_eq!(business.offset(&calendar, d(13), d(14)), 0);
+    }
+
+    #[test]
+    fn validation_names_the_place() {
+        let mut s = schedule();
+        s.follow_up[2].recipients.clear();
+        assert_eq!(
+            s.validate("reminders").unwrap_err().to_string(),
+            "reminders.follow_up[2].recipients: at least one recipient is needed"
+        );
+        let mut s = schedule();
+        s.change_notices = vec![Recipient::Manager, Recipient::Manager];
+        assert_eq!(
+            s.validate("reminders").unwrap_err().to_string(),
+            "reminders.change_notices[1]: duplicate recipient"
+        );
+    }
+}

@@ -156,6 +156,12 @@ impl Timeline {
         }
     }
 
+    pub fn with_calendar(mut self, calendar: BusinessCalendar) -> Self {
+        self.scenario = self.scenario.with_calendar(calendar.clone());
+        self.calendar = calendar;
+        self
+    }
+
     pub fn default_policy() -> Self {
         Self::new(Policy::default_policy())
     }

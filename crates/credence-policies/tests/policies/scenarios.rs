@@ -613,3 +613,70 @@ fn audit() {
     .unwrap();
     assert!(differences.is_empty());
 }
+
+/// Scenario 1 variants: a deferral in calendar days, and a public holiday
+/// that the business calendar skips.
+#[test]
+fn cartridges_with_calendar_days_and_holidays() {
+    #[track_caller]
+    fn first_warning(
+        deferral: credence_events::Deferral,
+        calendar: credence_events::BusinessCalendar,
+        due: chrono::NaiveDate,
+        quiet: chrono::DateTime<chrono::Utc>,
+        warned: chrono::DateTime<chrono::Utc>,
+    ) {
+        let t = Timeline::default_policy()
+            .with_calendar(calendar)
+            .at(at_h(2026, 11, 6, 9))
+            .run(register_with(terms(deferral, "5", "1000")))
+            .place(place("O-1", &[("cartridge", 4, "25")], Urgency::Normal))
+            .0
+            .run(deliver("D-1", "O-1", &[("cartridge", 4)]));
+        assert_eq!(t.state().receivable(&rid("D-1")).unwrap().due_date, due);
+        let (t, before) = t.at(quiet).evaluate();
+        assert!(
+            !before
+                .reminders()
+                .any(|r| r.kind == credence_events::ReminderKind::ServiceWarning),
+            "warned too early"
+        );
+        let (_, after) = t.at(warned).evaluate();
+        assert_eq!(
+            after.decision.rule.as_str(),
+            "residual-overdue-over-1-business-day"
+        );
+        assert_eq!(
+            after
+                .reminders()
+                .filter(|r| r.kind == credence_events::ReminderKind::ServiceWarning)
+                .count(),
+            2
+        );
+    }
+    use credence_events::{BusinessCalendar, Deferral};
+    // Three calendar days after Friday: due Monday 9, warned Tuesday 10.
+    first_warning(
+        Deferral::calendar(3),
+        BusinessCalendar::default(),
+        date(2026, 11, 9),
+        at_h(2026, 11, 9, 8),
+        at_h(2026, 11, 10, 8),
+    );
+    // Monday 9 a holiday: due Thursday 12, warned Friday 13.
+    first_warning(
+        Deferral::business(3),
+        BusinessCalendar::default().with_holidays([date(2026, 11, 9)]),
+        date(2026, 11, 12),
+        at_h(2026, 11, 12, 8),
+        at_h(2026, 11, 13, 8),
+    );
+    // Due Wednesday 11, Thursday 12 a holiday: not warned until Friday 13.
+    first_warning(
+        Deferral::business(3),
+        BusinessCalendar::default().with_holidays([date(2026, 11, 12)]),
+        date(2026, 11, 11),
+        at_h(2026, 11, 12, 8),
+        at_h(2026, 11, 13, 8),
+    );
+}
