@@ -11,6 +11,55 @@
 //! what_if(&history, &registry, &other, range, &calendar)
 //! ```
 //!
+//! A complete round, as the engine does it (load, decide, append, evaluate):
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use credence_aggregates::{Command, CustomerAccount, RegisterCustomer};
+//! use credence_events::{
+//!     BusinessCalendar, Currency, CustomerId, Deferral, EventId, GlobalPosition, ManagerId,
+//!     Money, NewEvent, Rate, ServiceLevel, StreamId, Terms,
+//! };
+//! use credence_policies::{Policy, evaluate_customer};
+//!
+//! let policy = Policy::default_policy();
+//! let calendar = BusinessCalendar::default();
+//! let now = Utc.with_ymd_and_hms(2026, 11, 6, 9, 0, 0).unwrap();
+//! let eur = Currency::new("EUR")?;
+//! let register = Command::RegisterCustomer(RegisterCustomer {
+//!     customer: CustomerId::new("ACME")?,
+//!     name: "Acme Printing".into(),
+//!     manager: ManagerId::new("olena")?,
+//!     currency: eur,
+//!     tags: Default::default(),
+//!     terms: Terms {
+//!         credit_limit: Money::new(1000.into(), eur)?,
+//!         deferral: Deferral::business(3),
+//!         base_discount: Rate::percent(5.into())?,
+//!         markup: Rate::ZERO,
+//!         bonus: Rate::ZERO,
+//!         service_level: ServiceLevel::Standard,
+//!     },
+//! });
+//! let mut account = CustomerAccount::new();
+//! for (i, event) in account.decide(&register, now, &calendar)?.into_iter().enumerate() {
+//!     let version = account.version().next();
+//!     account.apply(&NewEvent::new(EventId::from_u128(i as u128 + 1), now, event).into_envelope(
+//!         StreamId::new("ACME")?,
+//!         version,
+//!         GlobalPosition(version.0),
+//!     ));
+//! }
+//! let evaluation = evaluate_customer(&policy, &account, now, &calendar)?;
+//! assert_eq!(evaluation.decision.rule.as_str(), "no-debt");
+//! assert!(evaluation.decision.summary().starts_with(
+//!     "customer ACME accepted (full, P2): rule \"no-debt\" (default v1): debt 0.00 EUR = 0.00 EUR"
+//! ));
+//! // The engine appends `evaluation.events` (here: the priority change and
+//! // its notices); evaluating again at the same `now` then records nothing.
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Key design decision: the first matching rule decides everything
 //!
 //! A policy is an ordered list of rules from the most to the least severe,
@@ -58,15 +107,15 @@
 //!   account (linear in their count; a bounded index in the aggregate would
 //!   make them constant).
 
-mod audit;
-mod condition;
-mod decision;
+pub mod audit;
+pub mod condition;
+pub mod decision;
 mod error;
-mod facts;
+pub mod facts;
 pub mod ids;
-mod points;
-mod policy;
-mod reminders;
+pub mod points;
+pub mod policy;
+pub mod reminders;
 
 pub use audit::{
     DecisionPoint, Mismatch, PolicyRegistry, ReplayReport, WhatIfDifference, decision_points,

@@ -191,3 +191,60 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<PolicyError>();
     assert_send_sync::<Facts>();
 }
+
+/// The engine's path: the `OrderPlaced` about to be appended and the state
+/// before it.
+#[test]
+fn order_placed_decides_on_the_new_event() {
+    use credence_events::{BusinessCalendar, Event, EventId, NewEvent};
+    use credence_policies::order_placed;
+
+    let t = Timeline::default_policy()
+        .at(at(2026, 11, 6))
+        .run(cartridge_customer());
+    let account = t.state();
+    let command = place("O-1", &[("cartridge", 4, "25")], Urgency::SameDay);
+    let events = account
+        .decide(
+            &command.clone().into(),
+            at(2026, 11, 6),
+            &BusinessCalendar::default(),
+        )
+        .unwrap();
+    let placed = NewEvent::new(EventId::from_u128(77), at(2026, 11, 6), events[0].clone());
+    let policy = Policy::default_policy();
+    let decision = order_placed(&policy, &account, &placed, &BusinessCalendar::default()).unwrap();
+    assert_eq!(decision.event.decision.as_str(), "credit:O-1");
+    assert_eq!(decision.decision.rule.as_str(), "no-debt");
+    // Same as deciding on the account that holds the order.
+    let (_, via_timeline) = t.place(command);
+    assert_eq!(decision.event.verdict, via_timeline.event.verdict);
+    assert_eq!(decision.decision.outcome, via_timeline.decision.outcome);
+
+    let not_an_order = NewEvent::new(EventId::from_u128(78), at(2026, 11, 6), events[0].clone());
+    let mut not_an_order = not_an_order;
+    not_an_order.event = Event::from(credence_events::ManagerAssigned {
+        manager: credence_events::ManagerId::new("petro").unwrap(),
+    });
+    assert_eq!(
+        order_placed(
+            &policy,
+            &account,
+            &not_an_order,
+            &BusinessCalendar::default()
+        )
+        .unwrap_err()
+        .to_string(),
+        "expected an OrderPlaced event, got ManagerAssigned"
+    );
+    assert_eq!(
+        credence_policies::evaluate_customer(
+            &policy,
+            &credence_aggregates::CustomerAccount::new(),
+            at(2026, 11, 6),
+            &BusinessCalendar::default()
+        )
+        .unwrap_err(),
+        PolicyError::UnknownCustomer
+    );
+}
