@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     println!("Why was order A-2 served the way it was on 6 November?");
-    let decision = engine.find_decision("A-2")?.expect("recorded");
+    let decision = engine.explain("A-2")?.expect("recorded");
     if let credence::events::Event::CreditDecided(d) = &decision.event {
         println!("  {}", d.explanation.summary);
         println!(

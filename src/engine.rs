@@ -589,13 +589,14 @@ impl Engine {
         Ok(differences)
     }
 
-    /// Finds a recorded decision by its decision id, or the credit decision
-    /// on an order by the order's id.
+    /// The recorded decision with this decision id (or reminder id), or the
+    /// credit decision on the order with this id: the event carries its
+    /// explanation (policy, rule, conditions, observed values, source events).
     ///
     /// # Errors
     ///
     /// A store error.
-    pub fn find_decision(&self, id: &str) -> Result<Option<EventEnvelope>, EngineError> {
+    pub fn explain(&self, id: &str) -> Result<Option<EventEnvelope>, EngineError> {
         Ok(self.global_log()?.into_iter().find(|e| match &e.event {
             Event::CreditDecided(d) => {
                 d.decision.as_str() == id || d.order.as_ref().is_some_and(|o| o.as_str() == id)

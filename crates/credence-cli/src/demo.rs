@@ -451,7 +451,7 @@ impl Demo<'_> {
         self.say("-- QUICKPRINT on 10 Nov, as known when the same-day order was decided:")?;
         self.state("QUICKPRINT", AsOf::Known(nov(10, 23, 0)), nov(10, 23, 0))?;
         self.say("-- Why was CARTRIDGE's order of 13 Nov served residually?")?;
-        if let Some(envelope) = self.engine.find_decision("C-13")? {
+        if let Some(envelope) = self.engine.explain("C-13")? {
             render::explanation(self.out, &envelope, false)?;
         }
         self.say("-- Replay check of every recorded decision:")?;

@@ -212,7 +212,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Sub::Explain { id } => {
             let (_, engine) = config::open(dir)?;
-            match engine.find_decision(&id)? {
+            match engine.explain(&id)? {
                 Some(envelope) => render::explanation(out, &envelope, cli.json),
                 None => Err(CliError::new(
                     Exit::BadInput,
