@@ -22,6 +22,15 @@ pub enum PolicyError {
         /// What is wrong, in lower case.
         message: String,
     },
+    /// The account holds events recorded after the evaluation time: a policy
+    /// decides only on the past, so evaluate a prefix of the stream instead.
+    #[error("the account holds events recorded at {last}, after the evaluation time {now}")]
+    FutureEvents {
+        /// The latest `recorded_at` in the account.
+        last: chrono::DateTime<chrono::Utc>,
+        /// The evaluation time.
+        now: chrono::DateTime<chrono::Utc>,
+    },
     /// The customer is not registered: there is nothing to judge.
     #[error("customer is not registered")]
     UnknownCustomer,

@@ -404,11 +404,15 @@ fn int(v: impl TryInto<i64>) -> FactValue {
 }
 
 impl Facts {
-    /// Computes the facts of `account` at business time `now`.
+    /// Computes the facts of `account` at business time `now`. The account
+    /// must hold only what was known at `now` (a prefix of the stream for an
+    /// as-of evaluation), so a decision depends only on the past.
     ///
     /// # Errors
     ///
-    /// [`PolicyError::UnknownCustomer`] for an unregistered account.
+    /// [`PolicyError::UnknownCustomer`] for an unregistered account;
+    /// [`PolicyError::FutureEvents`] when the account holds events recorded
+    /// after `now`.
     pub fn compute(
         account: &CustomerAccount,
         now: DateTime<Utc>,
@@ -416,6 +420,11 @@ impl Facts {
         config: &FactsConfig,
     ) -> Result<Facts, PolicyError> {
         let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
+        if let Some(last) = account.last_recorded_at() {
+            if last > now {
+                return Err(PolicyError::FutureEvents { last, now });
+            }
+        }
         let currency = profile.currency;
         let today = calendar.local_date(now);
         let money = |d: Decimal| Money::rounded(d, currency);

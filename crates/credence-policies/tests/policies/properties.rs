@@ -245,3 +245,44 @@ proptest! {
         prop_assert!(after <= before, "paying {} moved priority from {} to {}", receivable.id, before, after);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Decisions depend only on the past: evaluating at the time of any
+    /// decision point the prefix of the stream before it gives the recorded
+    /// decision's rule, and an account holding later events is refused.
+    #[test]
+    fn decisions_depend_only_on_the_past(history in strategy::history(config())) {
+        let policy = Policy::default_policy();
+        let driven = drive(&history, &policy);
+        for point in decision_points(&driven.events) {
+            let prefix = CustomerAccount::from_history(&driven.events[..point.start]);
+            let facts = match &point.order {
+                Some(order) => policy.order_facts(&prefix, order, point.evaluated_at, &history.calendar),
+                None => policy.facts(&prefix, point.evaluated_at, &history.calendar),
+            }
+            .unwrap();
+            let rule = policy.evaluate(&facts).rule;
+            let recorded = match &driven.events[point.start].event {
+                Event::CreditDecided(e) => e.explanation.rule.clone(),
+                Event::PriorityChanged(e) => e.explanation.rule.clone(),
+                Event::FulfilmentModeChanged(e) => e.explanation.rule.clone(),
+                Event::PriceAdjustmentChanged(e) => e.explanation.rule.clone(),
+                Event::ReminderSent(e) => e.explanation.as_ref().unwrap().rule.clone(),
+                _ => unreachable!(),
+            };
+            // Schedule reminders name their follow-up step, not a policy rule.
+            if !recorded.as_str().starts_with("follow-up:") && !recorded.as_str().starts_with("limit-warning:") {
+                prop_assert_eq!(rule, recorded);
+            }
+        }
+        let (first_at, _) = driven.evaluations.first().unwrap();
+        let earlier = *first_at - chrono::Duration::days(1);
+        let refused = matches!(
+            policy.facts(&driven.account, earlier, &history.calendar),
+            Err(credence_policies::PolicyError::FutureEvents { .. })
+        );
+        prop_assert!(refused, "an account with later events was evaluated");
+    }
+}
