@@ -399,6 +399,55 @@ fn receivable_sources(r: &Receivable) -> Vec<EventId> {
     sources
 }
 
+fn put(values: &mut BTreeMap<String, Observed>, name: &str, observed: Observed) {
+    values.insert(name.to_owned(), observed);
+}
+
+/// Exposure, credit limit, limit usage and over-limit facts.
+fn exposure_facts(
+    values: &mut BTreeMap<String, Observed>,
+    exposure: Money,
+    exposure_sources: Vec<EventId>,
+    limit: Money,
+    terms_source: EventId,
+) {
+    let usage = if limit.amount().is_zero() {
+        if exposure.is_positive() {
+            Decimal::ONE_HUNDRED
+        } else {
+            Decimal::ZERO
+        }
+    } else {
+        exposure
+            .amount()
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|x| x.checked_div(limit.amount()))
+            .unwrap_or(Decimal::MAX)
+            .round_dp(2)
+    };
+    let mut limit_sources = exposure_sources.clone();
+    push_unique(&mut limit_sources, [terms_source]);
+    values.insert(
+        "exposure".into(),
+        Observed::new(FactValue::Money(exposure), exposure_sources),
+    );
+    values.insert(
+        "credit_limit".into(),
+        Observed::new(FactValue::Money(limit), vec![terms_source]),
+    );
+    values.insert(
+        "limit_usage_percent".into(),
+        Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
+    );
+    values.insert(
+        "over_credit_limit".into(),
+        Observed::new(
+            FactValue::Bool(exposure.amount() > limit.amount()),
+            limit_sources,
+        ),
+    );
+}
+
 fn int(v: impl TryInto<i64>) -> FactValue {
     FactValue::Integer(v.try_into().unwrap_or(i64::MAX))
 }
@@ -429,9 +478,6 @@ impl Facts {
         let today = calendar.local_date(now);
         let money = |d: Decimal| Money::rounded(d, currency);
         let mut values = BTreeMap::new();
-        let mut put = |name: &str, observed: Observed| {
-            values.insert(name.to_owned(), observed);
-        };
 
         // Open receivables: debt, overdue, aging, days past due.
         let receivables: Vec<ReceivableFacts> = account
@@ -478,10 +524,12 @@ impl Facts {
             }
         }
         put(
+            &mut values,
             "debt",
             Observed::new(FactValue::Money(account.debt()), debt_sources.clone()),
         );
         put(
+            &mut values,
             "overdue_debt",
             Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone()),
         );
@@ -494,23 +542,28 @@ impl Facts {
         ];
         for ((name, amount), sources) in names.iter().zip(buckets).zip(bucket_sources) {
             put(
+                &mut values,
                 name,
                 Observed::new(FactValue::Money(money(amount)), sources),
             );
         }
         put(
+            &mut values,
             "max_days_past_due",
             Observed::new(int(max_dpd.0), max_dpd.1),
         );
         put(
+            &mut values,
             "max_business_days_past_due",
             Observed::new(int(max_bdpd.0), max_bdpd.1),
         );
         put(
+            &mut values,
             "overdue_receivables",
             Observed::new(int(overdue_count), overdue_sources.clone()),
         );
         put(
+            &mut values,
             "open_receivables",
             Observed::new(int(receivables.len()), debt_sources.clone()),
         );
@@ -526,43 +579,15 @@ impl Facts {
                 .filter(|o| o.is_accepted_open() && o.status == OrderStatus::Open)
                 .map(|o| o.source),
         );
-        let limit = profile.terms.credit_limit;
-        let usage = if limit.amount().is_zero() {
-            if exposure.is_positive() {
-                Decimal::ONE_HUNDRED
-            } else {
-                Decimal::ZERO
-            }
-        } else {
-            exposure
-                .amount()
-                .checked_mul(Decimal::ONE_HUNDRED)
-                .and_then(|x| x.checked_div(limit.amount()))
-                .unwrap_or(Decimal::MAX)
-                .round_dp(2)
-        };
-        let mut limit_sources = exposure_sources.clone();
-        push_unique(&mut limit_sources, [profile.terms_source]);
-        put(
-            "exposure",
-            Observed::new(FactValue::Money(exposure), exposure_sources),
+        exposure_facts(
+            &mut values,
+            exposure,
+            exposure_sources,
+            profile.terms.credit_limit,
+            profile.terms_source,
         );
         put(
-            "credit_limit",
-            Observed::new(FactValue::Money(limit), vec![profile.terms_source]),
-        );
-        put(
-            "limit_usage_percent",
-            Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
-        );
-        put(
-            "over_credit_limit",
-            Observed::new(
-                FactValue::Bool(exposure.amount() > limit.amount()),
-                limit_sources,
-            ),
-        );
-        put(
+            &mut values,
             "credit_balance",
             Observed::new(FactValue::Money(account.credit_balance()), Vec::new()),
         );
@@ -589,18 +614,22 @@ impl Facts {
         let mut cover_sources = pending.2.clone();
         push_unique(&mut cover_sources, overdue_sources.iter().copied());
         put(
+            &mut values,
             "pending_payment_orders",
             Observed::new(int(pending.0), pending.2.clone()),
         );
         put(
+            &mut values,
             "pending_payment_orders_amount",
             Observed::new(FactValue::Money(money(pending.1)), pending.2),
         );
         put(
+            &mut values,
             "payment_orders_cover_overdue",
             Observed::new(FactValue::Bool(covers), cover_sources),
         );
         put(
+            &mut values,
             "expired_payment_orders",
             Observed::new(int(expired.0), expired.1),
         );
@@ -624,9 +653,18 @@ impl Facts {
                 promised.1.push(p.source);
             }
         }
-        put("promises_broken", Observed::new(int(broken.0), broken.1));
-        put("promises_kept", Observed::new(int(kept.0), kept.1));
         put(
+            &mut values,
+            "promises_broken",
+            Observed::new(int(broken.0), broken.1),
+        );
+        put(
+            &mut values,
+            "promises_kept",
+            Observed::new(int(kept.0), kept.1),
+        );
+        put(
+            &mut values,
             "promises_pending",
             Observed::new(int(promised.0), promised.1),
         );
@@ -660,18 +698,22 @@ impl Facts {
             )
         };
         put(
+            &mut values,
             "paid_receivables",
             Observed::new(int(closed.len()), behaviour_sources.clone()),
         );
         put(
+            &mut values,
             "average_days_late",
             Observed::new(FactValue::Decimal(average), behaviour_sources.clone()),
         );
         put(
+            &mut values,
             "on_time_ratio",
             Observed::new(FactValue::Decimal(ratio), behaviour_sources),
         );
         put(
+            &mut values,
             "recent_days_late",
             Observed::new(
                 int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
@@ -686,10 +728,12 @@ impl Facts {
         let terms = &profile.terms;
         let terms_source = vec![profile.terms_source];
         put(
+            &mut values,
             "deferral_days",
             Observed::new(int(terms.deferral.days), terms_source.clone()),
         );
         put(
+            &mut values,
             "deferral_kind",
             Observed::new(
                 FactValue::Text(
@@ -703,6 +747,7 @@ impl Facts {
             ),
         );
         put(
+            &mut values,
             "service_level",
             Observed::new(
                 FactValue::Text(
@@ -717,13 +762,18 @@ impl Facts {
             ),
         );
         put(
+            &mut values,
             "base_discount_percent",
             Observed::new(
                 FactValue::Decimal(terms.base_discount.as_percent()),
                 terms_source,
             ),
         );
-        put("tags", Observed::labels(profile.tags.clone(), Vec::new()));
+        put(
+            &mut values,
+            "tags",
+            Observed::labels(profile.tags.clone(), Vec::new()),
+        );
 
         Ok(Facts {
             customer: profile.customer.clone(),
@@ -756,6 +806,24 @@ impl Facts {
         let currency = account.currency();
         let value = Money::rounded(o.undelivered_value(currency.minor_units()), currency);
         let source = vec![o.source];
+        if !o.is_accepted_open() && o.status == OrderStatus::Open {
+            // A held order is out of the account's exposure; deciding on it
+            // again counts it, as its first decision did.
+            let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
+            let mut sources = facts
+                .get("exposure")
+                .map(|e| e.sources.clone())
+                .unwrap_or_default();
+            push_unique(&mut sources, [o.source]);
+            let exposure = account.exposure().checked_add(&value)?;
+            exposure_facts(
+                &mut facts.values,
+                exposure,
+                sources,
+                profile.terms.credit_limit,
+                profile.terms_source,
+            );
+        }
         facts.insert(
             "order_value",
             Observed::new(FactValue::Money(value), source.clone()),

@@ -4,6 +4,7 @@
 //! | what | id |
 //! | --- | --- |
 //! | credit decision on an order | `credit:{order}` |
+//! | later decision on a held order | `credit:{order}:v{stream version}` |
 //! | change of standing | `{priority,fulfilment,discount,markup,bonus}:{customer}:v{stream version}` |
 //! | follow-up / service warning | `reminder:{kind}:{recipient}:{level}:{receivable}` |
 //! | credit-limit warning | `reminder:credit_limit:{recipient}:{level}:{first new receivable or none}:v{stream version}` |
@@ -41,6 +42,16 @@ fn bounded(prefix: &str, text: String) -> String {
 /// Never in practice: the text is always a valid id.
 pub fn order_decision_id(order: &OrderId) -> Result<DecisionId, IdError> {
     DecisionId::new(bounded("credit", format!("credit:{order}")))
+}
+
+/// The id of a later decision on `order` (releasing a hold), decided at
+/// stream `version`.
+///
+/// # Errors
+///
+/// Never in practice: the text is always a valid id.
+pub fn order_redecision_id(order: &OrderId, version: u64) -> Result<DecisionId, IdError> {
+    DecisionId::new(bounded("credit", format!("credit:{order}:v{version}")))
 }
 
 /// The id of a change of `what` (priority, fulfilment, discount, markup,

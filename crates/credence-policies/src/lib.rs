@@ -7,6 +7,7 @@
 //! policy.evaluate(&facts)                    // Decision with its receipt
 //! order_placed(&policy, &account, &placed, &calendar)  // CreditDecided to append
 //! evaluate_customer(&policy, &account, now, &calendar) // changes + reminders
+//! release_held_orders(&policy, &account, now, &calendar) // holds lifted
 //! replay_check(&history, &registry, &calendar)         // mismatches
 //! what_if(&history, &registry, &other, range, &calendar)
 //! ```
@@ -126,10 +127,11 @@ pub use decision::{Decision, InterestCharge, InterestLine, Outcome};
 pub use error::PolicyError;
 pub use facts::{
     FACTS, FactSpec, FactType, Facts, FactsConfig, Observed, ReceivableFacts, fact_spec,
+    payment_order_expired, promise_broken,
 };
 pub use points::{
     Evaluation, OrderDecision, decide_order, desired_standing, evaluate_customer, initial_standing,
-    order_placed,
+    order_placed, release_held_orders,
 };
 pub use policy::{
     DEFAULT_POLICY_JSON, FactProvider, JsonRule, Policy, Rule, RuleCheck, canonical_json, evaluate,

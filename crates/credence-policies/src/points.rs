@@ -4,6 +4,8 @@
 //! * [`decide_order`] / [`order_placed`]: placing an order records a
 //!   [`CreditDecided`] (verdict, fulfilment mode, discount kept or
 //!   suspended, priority) **in the same append** as the `OrderPlaced`.
+//! * [`release_held_orders`]: orders on credit hold decided again (after
+//!   a payment, say); each release is a `CreditDecided` of its own.
 //! * [`evaluate_customer`]: at business time `now`, the changes of standing
 //!   (fulfilment mode, priority, discount, markup, bonus), a notice of each
 //!   change, the service warnings the deciding rule asks for and the
@@ -13,19 +15,21 @@
 //!   are skipped.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use credence_aggregates::{CustomerAccount, Standing};
+use credence_aggregates::{CustomerAccount, OrderStatus, Standing};
 use credence_events::{
-    AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, Explanation,
+    AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, EventId, Explanation,
     FulfilmentMode, FulfilmentModeChanged, GlobalPosition, Money, NewEvent, OrderId,
     PriceAdjustmentChanged, Priority, PriorityChanged, Rate, ReceivableId, Recipient, ReminderKind,
-    ReminderSent, StreamId, Terms,
+    ReminderSent, StreamId, Terms, Verdict,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::error::PolicyError;
 use crate::facts::{Facts, payment_order_expired, promise_broken};
-use crate::ids::{notice_id, order_decision_id, reminder_id, standing_decision_id};
+use crate::ids::{
+    notice_id, order_decision_id, order_redecision_id, reminder_id, standing_decision_id,
+};
 use crate::policy::Policy;
 use crate::reminders::{not_sent, schedule_reminders};
 
@@ -53,8 +57,14 @@ pub fn decide_order(
 ) -> Result<OrderDecision, PolicyError> {
     let facts = policy.order_facts(account, order, now, calendar)?;
     let decision = policy.evaluate(&facts);
+    let first = order_decision_id(order)?;
+    let id = if account.has_decision(&first) {
+        order_redecision_id(order, account.version().0)?
+    } else {
+        first
+    };
     let event = CreditDecided {
-        decision: order_decision_id(order)?,
+        decision: id,
         order: Some(order.clone()),
         verdict: decision.outcome.verdict,
         fulfilment: decision.outcome.fulfilment,
@@ -93,6 +103,52 @@ pub fn order_placed(
         GlobalPosition::START,
     ));
     decide_order(policy, &after, &order.order, placed.occurred_at, calendar)
+}
+
+/// Decides again on every open order on credit hold (verdict `hold`,
+/// deferred until payment), at business time `now`, and returns the
+/// decisions that release one (any verdict but `hold`), oldest order first.
+/// Each is decided on the state that includes the ones before it; the
+/// engine appends them in order, each as a decision point of its own.
+/// Evaluating again after appending releases nothing new.
+///
+/// # Errors
+///
+/// [`PolicyError::UnknownCustomer`] for an unregistered account.
+pub fn release_held_orders(
+    policy: &Policy,
+    account: &CustomerAccount,
+    now: DateTime<Utc>,
+    calendar: &BusinessCalendar,
+) -> Result<Vec<OrderDecision>, PolicyError> {
+    let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
+    let stream = StreamId::for_customer(&profile.customer);
+    let mut held: Vec<_> = account
+        .orders()
+        .values()
+        .filter(|o| o.status == OrderStatus::Open && o.verdict == Some(Verdict::Hold))
+        .map(|o| (o.placed_at, o.id.clone()))
+        .collect();
+    held.sort();
+    let mut state = account.clone();
+    let mut released = Vec::new();
+    for (i, (_, order)) in held.into_iter().enumerate() {
+        let decision = decide_order(policy, &state, &order, now, calendar)?;
+        if decision.event.verdict == Verdict::Hold {
+            continue;
+        }
+        let version = state.version().next();
+        state.apply(
+            &NewEvent::new(
+                EventId::from_u128(u128::MAX - i as u128),
+                now,
+                decision.event.clone(),
+            )
+            .into_envelope(stream.clone(), version, GlobalPosition::START),
+        );
+        released.push(decision);
+    }
+    Ok(released)
 }
 
 /// The standing a customer has before any policy decision: normal priority,

@@ -209,6 +209,23 @@ impl Timeline {
         (Self { scenario, ..self }, evaluation)
     }
 
+    /// Decides again on held orders and appends the releases.
+    #[track_caller]
+    pub fn release(self) -> (Self, Vec<OrderDecision>) {
+        let released = credence_policies::release_held_orders(
+            &self.policy,
+            &self.state(),
+            self.now,
+            &self.calendar,
+        )
+        .expect("release");
+        let scenario = self
+            .scenario
+            .clone()
+            .and(released.iter().map(|d| Event::from(d.event.clone())));
+        (Self { scenario, ..self }, released)
+    }
+
     pub fn state(&self) -> CustomerAccount {
         self.scenario.state()
     }

@@ -9,7 +9,8 @@ use credence_events::{
     PaymentId, PaymentMethod, Priority, StreamId, StreamVersion,
 };
 use credence_policies::{
-    Policy, PolicyRegistry, decide_order, decision_points, evaluate_customer, replay_check,
+    Policy, PolicyRegistry, decide_order, decision_points, evaluate_customer, release_held_orders,
+    replay_check,
 };
 use credence_testkit::{History, PlanConfig, strategy};
 use proptest::prelude::*;
@@ -21,8 +22,9 @@ fn config() -> PlanConfig {
     }
 }
 
-/// A history with the policy's decisions: after each command, the order
-/// decision (for an order) and an evaluation of the customer.
+/// A history with the policy's decisions, as the engine records them: after
+/// each command, the order decision (for an order), the release of held
+/// orders and an evaluation of the customer.
 #[derive(Debug, Clone)]
 struct Driven {
     events: Vec<EventEnvelope>,
@@ -69,6 +71,9 @@ fn drive(history: &History, policy: &Policy) -> Driven {
             }
         }
         if d.account.is_registered() {
+            for release in release_held_orders(policy, &d.account, step.at, calendar).unwrap() {
+                d.append(&stream, step.at, release.event.into());
+            }
             d.evaluations.push((step.at, d.account.clone()));
             let evaluation =
                 evaluate_customer(policy, &d.account, step.at, calendar).expect("evaluation");

@@ -680,3 +680,91 @@ fn cartridges_with_calendar_days_and_holidays() {
         at_h(2026, 11, 13, 8),
     );
 }
+
+/// Scenario 5 continued: an order that would take the customer over its
+/// credit limit is held; the customer is warned as the limit fills; the
+/// bonus is withdrawn while overdue and restored once paid.
+#[test]
+fn credit_limit_and_bonus() {
+    let mut terms = terms(credence_events::Deferral::business(3), "5", "1000");
+    terms.bonus = rate("2");
+    let t = Timeline::default_policy()
+        .at(at_h(2026, 11, 6, 9))
+        .run(register_with(terms))
+        .place(place("O-1", &[("drum", 9, "100")], Urgency::Normal))
+        .0
+        .run(deliver("D-1", "O-1", &[("drum", 9)]));
+    let (t, held) = t.place(place("O-2", &[("drum", 2, "100")], Urgency::Normal));
+    assert_lines(
+        describe(&[held.event.clone().into()]),
+        &[
+            "credit credit:O-2 Hold deferred until payment P4 discount Kept by hold-over-credit-limit",
+        ],
+    );
+    let usage = &held.decision.conditions[0];
+    assert_eq!(
+        (usage.fact.as_str(), &usage.observed),
+        ("over_credit_limit", &FactValue::Bool(true))
+    );
+    // The held order no longer counts in exposure: 855.00 of 1000.00.
+    let (t, friday) = t.at(at_h(2026, 11, 6, 12)).evaluate();
+    assert_eq!(friday.decision.rule.as_str(), "good-standing");
+    assert_eq!(
+        friday
+            .reminders()
+            .filter(|r| r.kind == credence_events::ReminderKind::CreditLimit)
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "credit limit 85.5% used (warning at 80%)",
+            "customer ACME: credit limit 85.5% used (warning at 80%)"
+        ]
+    );
+    let (t, thursday) = t.at(at_h(2026, 11, 12, 8)).evaluate();
+    assert!(
+        describe(&thursday.events)
+            .contains(&"Bonus 2% -> 0% by residual-overdue-over-1-business-day".to_string())
+    );
+    let (t, paid) = t
+        .at(at_h(2026, 11, 13, 8))
+        .run(pay("P-1", "855.00"))
+        .evaluate();
+    assert_eq!(paid.decision.rule.as_str(), "no-debt");
+    assert!(describe(&paid.events).contains(&"Bonus 0% -> 2% by no-debt".to_string()));
+
+    // Paid: the held order is released, counted in exposure again.
+    let (t, released) = t.release();
+    let version = t.history().len() - 1;
+    assert_lines(
+        describe(
+            &released
+                .iter()
+                .map(|d| d.event.clone().into())
+                .collect::<Vec<_>>(),
+        ),
+        &[&format!(
+            "credit credit:O-2:v{version} Accept full P2 discount Kept by no-debt"
+        )],
+    );
+    let exposure = released[0]
+        .decision
+        .conditions
+        .iter()
+        .find(|c| c.fact == "debt")
+        .unwrap();
+    assert_eq!(exposure.observed, FactValue::Money(money("0.00")));
+    assert!(
+        t.state()
+            .order(&order_id("O-2"))
+            .unwrap()
+            .is_accepted_open()
+    );
+    assert_eq!(t.state().exposure(), money("190.00"));
+    let (t, again) = t.release();
+    assert!(again.is_empty());
+    // The whole history replays, releases included.
+    let registry = credence_policies::PolicyRegistry::new().with(t.policy.clone());
+    let report = credence_policies::replay_check(t.history(), &registry, &t.calendar);
+    assert!(report.is_clean(), "{:?}", report.mismatches);
+    assert_eq!(report.checked, 6);
+}
