@@ -13,6 +13,11 @@
 //!   the same `now` (after appending) records nothing new: standing is
 //!   compared with [`CustomerAccount::standing`] and reminders already sent
 //!   are skipped.
+//!
+//! The engine's order of calls after a command: `order_placed` for an
+//! order, then `release_held_orders`, then `evaluate_customer`, appending
+//! the events of each before the next (a credit decision also sets the
+//! customer's priority, which the evaluation then compares with).
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{CustomerAccount, OrderStatus, Standing};
