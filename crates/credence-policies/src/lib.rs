@@ -103,10 +103,13 @@
 //!   appending its events records nothing new.
 //! * **Reproducible.** Replaying a stream with the policy versions it names
 //!   re-derives every recorded decision ([`replay_check`]).
-//! * **Cost.** Debt, overdue and aging facts read open receivables only;
-//!   payment behaviour, promises and payment orders scan those maps of the
-//!   account (linear in their count; a bounded index in the aggregate would
-//!   make them constant).
+//! * **Past only.** An account holding events recorded after `now` is
+//!   refused ([`PolicyError::FutureEvents`]); as-of evaluation folds a prefix.
+//! * **Cost.** Debt, overdue, aging and the reminder schedule read the open
+//!   receivables only. Payment behaviour (closed receivables), promises,
+//!   payment orders and the sources of exposure (open orders) scan those
+//!   maps of the account: linear in their count. Indexes in the aggregate
+//!   (recently closed receivables, open orders) would make them constant.
 
 pub mod audit;
 pub mod condition;

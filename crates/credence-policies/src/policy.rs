@@ -434,6 +434,10 @@ impl Policy {
     }
 
     /// The default policy, encoding DOMAIN.md (see `docs/default-policy.md`).
+    ///
+    /// # Panics
+    ///
+    /// Never: the embedded document is valid, which a unit test checks.
     pub fn default_policy() -> Policy {
         Self::from_json(DEFAULT_POLICY_JSON).unwrap_or_else(|e| {
             // The embedded document is checked by a test; this cannot happen.
