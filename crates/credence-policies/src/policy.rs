@@ -186,6 +186,38 @@ fn sha256_hex(parts: &[&str]) -> String {
         .collect()
 }
 
+/// Parses a rule's `then`, naming the field of the first problem.
+fn parse_outcome(value: &Value, path: &str) -> Result<Outcome, PolicyError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| PolicyError::invalid(path, "expected an outcome object"))?;
+    for (key, v) in object {
+        let here = format!("{path}.{key}");
+        match key.as_str() {
+            "verdict" => field::<Verdict>(v, &here).map(drop)?,
+            "fulfilment" => field::<FulfilmentMode>(v, &here).map(drop)?,
+            "priority" => field::<credence_events::Priority>(v, &here).map(drop)?,
+            "discount" | "bonus" => {
+                field::<credence_events::DiscountOutcome>(v, &here).map(drop)?
+            }
+            "markup_percent" | "interest_daily_percent" => {
+                field::<credence_events::Rate>(v, &here).map(drop)?
+            }
+            "service_warning" => field::<bool>(v, &here).map(drop)?,
+            _ => return Err(PolicyError::invalid(here, "unknown field")),
+        }
+    }
+    for required in ["verdict", "fulfilment", "priority"] {
+        if !object.contains_key(required) {
+            return Err(PolicyError::invalid(
+                format!("{path}.{required}"),
+                "missing",
+            ));
+        }
+    }
+    field(value, path)
+}
+
 fn check_outcome(outcome: &Outcome, path: &str) -> Result<(), PolicyError> {
     let contradiction = |message: String| Err(PolicyError::invalid(path, message));
     if outcome.priority.0 == 0 {
@@ -351,7 +383,7 @@ impl Policy {
                 ));
             }
             let then_path = format!("{path}.then");
-            let then: Outcome = field(
+            let then = parse_outcome(
                 r.get("then")
                     .ok_or_else(|| PolicyError::invalid(&then_path, "missing"))?,
                 &then_path,

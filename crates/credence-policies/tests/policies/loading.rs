@@ -135,11 +135,23 @@ fn bad_documents_name_the_place() {
         ),
         (
             edit(small_doc(), "/rules/1/then/priority", json!(0)),
-            "rules[1].then: priority rank 0 does not exist; 1 is served first",
+            "rules[1].then.priority: priority rank 0 does not exist; 1 is served first",
         ),
         (
             edit(small_doc(), "/rules/1/then/fulfilment", json!("fast")),
-            "rules[1].then: unknown variant `fast`, expected one of `full`, `partial`, `residual`, `cash_on_delivery`, `deferred`, `refused`",
+            "rules[1].then.fulfilment: unknown variant `fast`, expected one of `full`, `partial`, `residual`, `cash_on_delivery`, `deferred`, `refused`",
+        ),
+        (
+            edit(small_doc(), "/rules/1/then/markup_percent", json!("-1")),
+            "rules[1].then.markup_percent: rate -1% is negative",
+        ),
+        (
+            edit(small_doc(), "/rules/1/then/priority", json!("high")),
+            "rules[1].then.priority: invalid type: string \"high\", expected u8",
+        ),
+        (
+            edit(small_doc(), "/rules/1/then/hold", json!(true)),
+            "rules[1].then.hold: unknown field",
         ),
         (
             edit(small_doc(), "/rules", json!([])),
@@ -182,6 +194,9 @@ fn bad_documents_name_the_place() {
         .unwrap()
         .insert("rulez".into(), json!([]));
     check_rejects(doc, "rulez: unknown field");
+    let mut doc = small_doc();
+    doc["rules"][1]["then"].as_object_mut().unwrap().remove("verdict");
+    check_rejects(doc, "rules[1].then.verdict: missing");
     let mut doc = small_doc();
     doc["rules"][0].as_object_mut().unwrap().remove("when");
     check_rejects(
