@@ -304,10 +304,10 @@ impl PostgresStore {
 }
 
 fn version_of(
-    tx: &mut postgres::Transaction<'_>,
+    client: &mut impl postgres::GenericClient,
     stream: &StreamId,
 ) -> Result<StreamVersion, StoreError> {
-    let v: i64 = tx
+    let v: i64 = client
         .query_one(
             "SELECT coalesce(max(version), 0) FROM credence_events WHERE stream = $1",
             &[&stream.as_str()],
@@ -436,11 +436,7 @@ impl EventStore for PostgresStore {
     }
 
     fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        let version = version_of(&mut tx, stream)?;
-        tx.commit()?;
-        Ok(version)
+        version_of(&mut *self.conn()?, stream)
     }
 
     fn head(&self) -> Result<GlobalPosition, StoreError> {

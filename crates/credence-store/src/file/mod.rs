@@ -61,6 +61,12 @@ pub struct FileOptions {
     /// the positions and the stream versions; [`EventStore::verify`] checks
     /// the chain.
     pub verify_chain_on_open: bool,
+    /// How long `open` keeps retrying a held directory lock before
+    /// returning [`StoreError::Locked`]. Default 500 ms. The lock is an
+    /// `flock` on `LOCK`; a child process forked by any thread of this
+    /// process holds a copy of the descriptor until it `exec`s, so a store
+    /// reopened right after being dropped may find the lock briefly held.
+    pub lock_wait: Duration,
 }
 
 impl Default for FileOptions {
@@ -69,6 +75,7 @@ impl Default for FileOptions {
             durability: Durability::Fsync,
             segment_size: 64 * 1024 * 1024,
             verify_chain_on_open: false,
+            lock_wait: Duration::from_millis(500),
         }
     }
 }
@@ -227,14 +234,22 @@ impl FileStore {
             .write(true)
             .open(&lock_path)
             .map_err(|e| StoreError::io(format!("opening {}", lock_path.display()), e))?;
-        match fs4::FileExt::try_lock(&lock_file) {
-            Ok(()) => {}
-            Err(fs4::TryLockError::WouldBlock) => return Err(StoreError::Locked { path: dir }),
-            Err(fs4::TryLockError::Error(e)) => {
-                return Err(StoreError::io(
-                    format!("locking {}", lock_path.display()),
-                    e,
-                ));
+        let started = Instant::now();
+        loop {
+            match fs4::FileExt::try_lock(&lock_file) {
+                Ok(()) => break,
+                Err(fs4::TryLockError::WouldBlock) if started.elapsed() < options.lock_wait => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(fs4::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked { path: dir });
+                }
+                Err(fs4::TryLockError::Error(e)) => {
+                    return Err(StoreError::io(
+                        format!("locking {}", lock_path.display()),
+                        e,
+                    ));
+                }
             }
         }
         let recovered = recovery::recover(&dir, &options)?;
