@@ -62,9 +62,8 @@ impl Subscription {
     /// Errors of [`EventStore::read_all`].
     pub fn try_next(&mut self) -> Result<Option<EventEnvelope>, StoreError> {
         if self.buffered.is_empty() {
-            let after = self.buffered.back().map_or(self.checkpoint, |e| e.position);
             self.buffered
-                .extend(self.store.read_all(after, SUBSCRIPTION_BATCH)?);
+                .extend(self.store.read_all(self.checkpoint, SUBSCRIPTION_BATCH)?);
         }
         Ok(self.buffered.pop_front().inspect(|event| {
             self.checkpoint = event.position;

@@ -126,3 +126,48 @@ fn file_writers_race() {
     assert_eq!(store.head().unwrap(), GlobalPosition(400));
     assert!(store.recovery_report().segments > 1);
 }
+
+/// Many threads retry the same batch at once: one stores it, every other
+/// is acknowledged with the same positions, and nothing is duplicated.
+pub fn concurrent_retries(store: Arc<dyn EventStore>, threads: usize) {
+    let s = stream("retried");
+    let base = unique();
+    let batch = [ev(base + 1), ev(base + 2)];
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, barrier, s, batch) = (
+                Arc::clone(&store),
+                Arc::clone(&barrier),
+                s.clone(),
+                batch.clone(),
+            );
+            thread::spawn(move || {
+                barrier.wait();
+                store.append(&s, ExpectedVersion::NoStream, &batch).unwrap()
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| !o.already_stored).count(), 1);
+    for o in &outcomes {
+        assert_eq!(
+            (o.first_position, o.last_position),
+            (GlobalPosition(1), GlobalPosition(2))
+        );
+        assert_eq!(o.stream_version, StreamVersion(2));
+    }
+    assert_eq!(store.head().unwrap(), GlobalPosition(2));
+}
+
+#[test]
+fn memory_concurrent_retries() {
+    concurrent_retries(Arc::new(MemoryStore::new()), 8);
+}
+
+#[test]
+fn file_concurrent_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
+    concurrent_retries(Arc::new(store), 8);
+}

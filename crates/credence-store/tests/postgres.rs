@@ -145,3 +145,10 @@ fn a_bad_schema_name_is_refused() {
             .unwrap_err();
     assert!(err.is_bad_input());
 }
+
+#[test]
+fn connections_retry_concurrently() {
+    let schema = fresh_schema();
+    let _guard = SchemaGuard(schema.clone());
+    crate::concurrency::concurrent_retries(Arc::new(open(&schema)), 8);
+}

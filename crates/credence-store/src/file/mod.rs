@@ -372,6 +372,7 @@ impl FileStore {
         let mut buf = Vec::with_capacity(group.len() * 512);
         let mut hash = writer.last_hash;
         let mut written: Vec<(&Ticket, AppendOutcome)> = Vec::new();
+        let mut retried: Vec<(&Ticket, AppendOutcome)> = Vec::new();
         let mut new_locs: Vec<(Loc, StreamId, EventId)> = Vec::new();
         let mut group_versions: BTreeMap<&StreamId, StreamVersion> = BTreeMap::new();
         let mut group_ids: BTreeMap<EventId, EventEnvelope> = BTreeMap::new();
@@ -407,7 +408,9 @@ impl FileStore {
                         continue;
                     }
                     Ok(AppendPlan::AlreadyStored(outcome)) => {
-                        set(ticket, Ok(outcome));
+                        // Acknowledged with the group: the batch may be one
+                        // of this group's own, not yet durable.
+                        retried.push((ticket, outcome));
                         continue;
                     }
                     Ok(AppendPlan::Write { current }) => current,
@@ -474,6 +477,9 @@ impl FileStore {
             }
         }
         if written.is_empty() {
+            for (t, outcome) in retried {
+                set(t, Ok(outcome));
+            }
             return;
         }
         if let Err(e) = self.write_durably(&writer, &buf) {
@@ -483,7 +489,7 @@ impl FileStore {
             // cannot be trusted).
             let _ = writer.file.set_len(writer.len);
             self.poison(&e);
-            for (t, _) in &written {
+            for (t, _) in written.iter().chain(&retried) {
                 set(t, Err(e.duplicate()));
             }
             return;
@@ -503,7 +509,7 @@ impl FileStore {
         drop(writer);
         *lock(&self.head) = head;
         self.appended.notify_all();
-        for (t, outcome) in written {
+        for (t, outcome) in written.into_iter().chain(retried) {
             set(t, Ok(outcome));
         }
     }
