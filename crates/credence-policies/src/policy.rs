@@ -186,6 +186,35 @@ fn sha256_hex(parts: &[&str]) -> String {
         .collect()
 }
 
+/// Parses the reminder schedule, naming the element of the first problem.
+fn parse_schedule(value: &Value, path: &str) -> Result<ReminderSchedule, PolicyError> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| PolicyError::invalid(path, "expected a reminder schedule object"))?;
+    fn each<T: serde::de::DeserializeOwned>(v: &Value, path: &str) -> Result<(), PolicyError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| PolicyError::invalid(path, "expected a list"))?;
+        for (i, item) in items.iter().enumerate() {
+            field::<T>(item, &format!("{path}[{i}]"))?;
+        }
+        Ok(())
+    }
+    for (key, v) in object {
+        let here = format!("{path}.{key}");
+        match key.as_str() {
+            "days" => field::<credence_events::DayKind>(v, &here).map(drop)?,
+            "follow_up" => each::<crate::reminders::FollowUpStep>(v, &here)?,
+            "limit_warnings" => each::<crate::reminders::LimitWarning>(v, &here)?,
+            "change_notices" | "service_warnings" | "deadline_notices" => {
+                each::<credence_events::Recipient>(v, &here)?
+            }
+            _ => return Err(PolicyError::invalid(here, "unknown field")),
+        }
+    }
+    field(value, path)
+}
+
 /// Parses a rule's `then`, naming the field of the first problem.
 fn parse_outcome(value: &Value, path: &str) -> Result<Outcome, PolicyError> {
     let object = value
@@ -311,7 +340,7 @@ impl Policy {
                 None => FactsConfig::default(),
             },
             reminders: match object.get("reminders") {
-                Some(v) => field(v, "reminders")?,
+                Some(v) => parse_schedule(v, "reminders")?,
                 None => ReminderSchedule::default(),
             },
         };

@@ -195,7 +195,10 @@ fn bad_documents_name_the_place() {
         .insert("rulez".into(), json!([]));
     check_rejects(doc, "rulez: unknown field");
     let mut doc = small_doc();
-    doc["rules"][1]["then"].as_object_mut().unwrap().remove("verdict");
+    doc["rules"][1]["then"]
+        .as_object_mut()
+        .unwrap()
+        .remove("verdict");
     check_rejects(doc, "rules[1].then.verdict: missing");
     let mut doc = small_doc();
     doc["rules"][0].as_object_mut().unwrap().remove("when");
