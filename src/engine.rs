@@ -36,7 +36,7 @@ use credence_events::{
 };
 use credence_policies::{
     Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, evaluate_customer,
-    order_placed, replay_check, what_if,
+    order_placed, release_held_orders, replay_check, what_if,
 };
 use credence_store::{
     EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
@@ -337,8 +337,10 @@ impl Engine {
     }
 
     /// Evaluates `customer` at business time `now`: closes passed deadlines
-    /// and records the policy's changes of standing, notices and due
-    /// reminders. Idempotent at the same `now`.
+    /// (expired payment orders, broken promises), releases held orders the
+    /// policy now accepts (after a payment, say), and records the policy's
+    /// changes of standing, notices and due reminders. Idempotent at the
+    /// same `now`.
     ///
     /// # Errors
     ///
@@ -361,18 +363,28 @@ impl Engine {
                 now,
                 engine.calendar(),
             )?;
-            // Evaluate on the state after the deadlines closed.
+            // Close deadlines, then release held orders the policy now
+            // accepts, then evaluate the customer, each on the state after
+            // the one before.
             let mut after = account.clone();
             let mut proposed = Vec::new();
-            for event in deadlines {
-                let new = new_event(event, now, now);
-                after.apply(&new.clone().into_envelope(
-                    StreamId::for_customer(customer),
-                    after.version().next(),
-                    GlobalPosition::START,
-                ));
-                proposed.push(new);
-            }
+            let mut stage = |after: &mut CustomerAccount, events: Vec<Event>| {
+                for event in events {
+                    let new = new_event(event, now, now);
+                    after.apply(&new.clone().into_envelope(
+                        StreamId::for_customer(customer),
+                        after.version().next(),
+                        GlobalPosition::START,
+                    ));
+                    proposed.push(new);
+                }
+            };
+            stage(&mut after, deadlines);
+            let releases = release_held_orders(&engine.policy, &after, now, engine.calendar())?;
+            stage(
+                &mut after,
+                releases.into_iter().map(|r| r.event.into()).collect(),
+            );
             let evaluation = evaluate_customer(&engine.policy, &after, now, engine.calendar())?;
             proposed.extend(
                 evaluation

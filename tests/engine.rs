@@ -260,3 +260,45 @@ fn the_engine_is_send_and_sync() {
     assert_send_sync::<Engine>();
     assert_send_sync::<EngineError>();
 }
+
+#[test]
+fn a_held_order_is_released_by_the_evaluation_after_payment() {
+    let engine = Engine::in_memory();
+    engine.execute(register(), at(2, 9)).unwrap();
+    // 45 cartridges at 20 less 5 %: 855 of the 1,000 limit.
+    engine.execute(place("O-1", 45), at(2, 10)).unwrap();
+    engine
+        .execute(deliver("D-1", "O-1", 45), at(2, 11))
+        .unwrap();
+    // Another 10 (190) would take exposure to 1,045: held.
+    let placed = engine.execute(place("O-2", 10), at(3, 9)).unwrap();
+    let Event::CreditDecided(held) = &placed.events[1].event else {
+        unreachable!()
+    };
+    assert_eq!(held.verdict, Verdict::Hold, "{}", held.explanation.summary);
+    let err = engine
+        .execute(deliver("D-2", "O-2", 10), at(3, 10))
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be delivered"), "{err}");
+    engine
+        .execute(pay("P-1", dec!(855), None), at(4, 9))
+        .unwrap();
+    let evaluated = engine.evaluate(&customer(), at(4, 10)).unwrap();
+    let released: Vec<_> = evaluated
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::CreditDecided(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].order, Some(OrderId::new("O-2").unwrap()));
+    assert_eq!(released[0].verdict, Verdict::Accept);
+    engine
+        .execute(deliver("D-2", "O-2", 10), at(4, 11))
+        .unwrap();
+    // The replay check reproduces the hold and the release.
+    let reports = engine.replay_check().unwrap();
+    assert!(reports.iter().all(|(_, r)| r.is_clean()), "{reports:?}");
+}
