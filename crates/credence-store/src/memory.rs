@@ -202,7 +202,7 @@ impl EventStore for MemoryStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::store::deadline_after(timeout);
         let mut state = self.lock();
         loop {
             let head = GlobalPosition(state.events.len() as u64);

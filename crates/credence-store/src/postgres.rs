@@ -555,7 +555,7 @@ impl EventStore for PostgresStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::store::deadline_after(timeout);
         loop {
             let head = self.head()?;
             let now = Instant::now();

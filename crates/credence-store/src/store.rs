@@ -277,7 +277,7 @@ pub trait EventStore: Send + Sync + fmt::Debug {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::store::deadline_after(timeout);
         loop {
             let head = self.head()?;
             let now = Instant::now();
@@ -287,6 +287,14 @@ pub trait EventStore: Send + Sync + fmt::Debug {
             std::thread::sleep((deadline - now).min(Duration::from_millis(20)));
         }
     }
+}
+
+/// The instant `timeout` from now; a timeout too large to represent waits
+/// for about a year instead of overflowing.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 /// What an append will do once validated against the stored state.

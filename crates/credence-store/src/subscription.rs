@@ -77,7 +77,7 @@ impl Subscription {
     ///
     /// Errors of [`EventStore::read_all`] and [`EventStore::wait_for_append`].
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<EventEnvelope>, StoreError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::store::deadline_after(timeout);
         loop {
             if let Some(event) = self.try_next()? {
                 return Ok(Some(event));

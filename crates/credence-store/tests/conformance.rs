@@ -245,6 +245,11 @@ pub fn subscription_catches_up_then_follows(store: &Arc<dyn EventStore>) {
         .append(&s, ExpectedVersion::NoStream, &evs(1, 3))
         .unwrap();
     let mut sub = Subscription::new(Arc::clone(store), GlobalPosition::START);
+    // A timeout too large for the clock must not overflow.
+    let head = store
+        .wait_for_append(GlobalPosition::START, Duration::MAX)
+        .unwrap();
+    assert_eq!(head, GlobalPosition(3));
     for p in 1..=3 {
         let e = sub.next_timeout(Duration::from_secs(5)).unwrap().unwrap();
         assert_eq!(e.position, GlobalPosition(p));

@@ -671,7 +671,7 @@ impl EventStore for FileStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::store::deadline_after(timeout);
         let mut head = lock(&self.head);
         loop {
             let now = Instant::now();
