@@ -85,7 +85,8 @@ pub struct PostgresOptions {
     pub schema: String,
     /// Idle connections kept for reuse. Default 8.
     pub idle_connections: usize,
-    /// How often a waiting subscription polls for new events. Default 20 ms.
+    /// How often a waiting subscription polls for new events when the
+    /// `LISTEN` connection is busy with another waiter. Default 20 ms.
     pub poll_interval: Duration,
 }
 
@@ -123,7 +124,13 @@ pub struct PostgresStore {
     config: Config,
     options: PostgresOptions,
     idle: Mutex<Vec<Client>>,
+    /// A connection that `LISTEN`s on [`CHANNEL`], used by one waiting
+    /// subscriber at a time; others poll.
+    listener: Mutex<Option<Client>>,
 }
+
+/// The channel every append notifies (payload: the schema) on commit.
+const CHANNEL: &str = "credence_appended";
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -222,6 +229,7 @@ impl PostgresStore {
             config,
             options,
             idle: Mutex::new(Vec::new()),
+            listener: Mutex::new(None),
         };
         let mut client = store.config.connect(NoTls)?;
         store.migrate(&mut client)?;
@@ -397,9 +405,11 @@ impl EventStore for PostgresStore {
             ],
         )?;
         let last = first + n - 1;
+        // Advance the head and notify waiting subscribers (delivered on commit).
         tx.execute(
-            "UPDATE credence_head SET position = $1 WHERE id = 1",
-            &[&to_i64(last)],
+            "WITH advanced AS (UPDATE credence_head SET position = $1 WHERE id = 1)
+             SELECT pg_notify($2, $3)",
+            &[&to_i64(last), &CHANNEL, &self.options.schema],
         )?;
         tx.commit()?;
         Ok(AppendOutcome {
@@ -556,13 +566,54 @@ impl EventStore for PostgresStore {
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
         let deadline = crate::store::deadline_after(timeout);
+        // One waiter at a time uses the LISTEN connection; the others poll.
+        let mut listener = match self.listener.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
         loop {
+            if let Some(slot) = listener.as_mut() {
+                if slot.as_ref().is_none_or(Client::is_closed) {
+                    // LISTEN before reading the head, so that no append
+                    // between the two goes unnoticed.
+                    let mut client = self.config.connect(NoTls)?;
+                    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+                    **slot = Some(client);
+                }
+            }
             let head = self.head()?;
             let now = Instant::now();
             if head > after || now >= deadline {
                 return Ok(head);
             }
-            std::thread::sleep((deadline - now).min(self.options.poll_interval));
+            let wait = (deadline - now).min(Duration::from_secs(1));
+            let failed = match listener.as_mut().and_then(|slot| slot.as_mut()) {
+                Some(client) => {
+                    use postgres::fallible_iterator::FallibleIterator;
+                    let mut notifications = client.notifications();
+                    // Any notification (or the time cap) means: look again.
+                    let woke = notifications.timeout_iter(wait).next();
+                    match woke {
+                        Ok(_) => {
+                            // Drain what else is queued without blocking.
+                            let _ = notifications.iter().count();
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                }
+                None => {
+                    std::thread::sleep(wait.min(self.options.poll_interval));
+                    None
+                }
+            };
+            if let Some(e) = failed {
+                if let Some(slot) = listener.as_mut() {
+                    **slot = None;
+                }
+                return Err(e.into());
+            }
         }
     }
 }
