@@ -32,6 +32,12 @@
 //! my checkpoint" never skips an event that commits later. The price is that
 //! appends are serialised across the whole database, which is what a
 //! credit-control log with strict global order needs.
+//!
+//! # Subscriptions
+//!
+//! Each append calls `pg_notify('credence_appended', schema)` in its
+//! transaction; a waiting subscriber `LISTEN`s on a dedicated connection and
+//! re-reads the head when notified. Concurrent waiters beyond the first poll.
 
 use std::collections::BTreeMap;
 use std::fmt;
