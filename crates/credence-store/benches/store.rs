@@ -259,5 +259,37 @@ fn read(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, read);
+/// Opening a file log: scanning every frame's CRC and rebuilding the index.
+fn open(c: &mut Criterion) {
+    let mut c = configure(c);
+    let total: usize = if quick() { 2_000 } else { 100_000 };
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = FileStore::open(
+            dir.path(),
+            FileOptions::with_durability(Durability::Buffered),
+        )
+        .unwrap();
+        for chunk in 0..total / 100 {
+            store
+                .append(
+                    &stream(20_000 + chunk % 100),
+                    ExpectedVersion::Any,
+                    &events(100),
+                )
+                .unwrap();
+        }
+    }
+    let mut group = c.benchmark_group("open");
+    group.throughput(Throughput::Elements(total as u64));
+    group.bench_function(BenchmarkId::new("file", format!("events-{total}")), |b| {
+        b.iter(|| {
+            let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
+            assert_eq!(store.head().unwrap().0, total as u64);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, append, read, open);
 criterion_main!(benches);
