@@ -698,6 +698,48 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_makes_the_store_unusable_until_reopened() {
+        use credence_events::{ManagerAssigned, ManagerId};
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let ev = |n: u128| {
+            NewEvent::new(
+                EventId::from_u128(n),
+                at,
+                ManagerAssigned {
+                    manager: ManagerId::new("m").unwrap(),
+                },
+            )
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let s = StreamId::new("ACME").unwrap();
+        let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
+        store.append(&s, ExpectedVersion::Any, &[ev(1)]).unwrap();
+        {
+            // Swap the writer's file for a read-only handle: the next write fails.
+            let mut writer = lock(&store.writer);
+            let path = dir.path().join(segment_file_name(writer.number));
+            writer.file = Arc::new(File::open(path).unwrap());
+        }
+        let err = store
+            .append(&s, ExpectedVersion::Any, &[ev(2)])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+        assert!(err.is_infrastructure());
+        let err = store
+            .append(&s, ExpectedVersion::Any, &[ev(3)])
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unusable(_)), "{err:?}");
+        assert_eq!(store.head().unwrap(), GlobalPosition(1));
+        assert_eq!(store.read_all(GlobalPosition::START, 10).unwrap().len(), 1);
+        drop(store);
+        let store = FileStore::open(dir.path(), FileOptions::default()).unwrap();
+        assert_eq!(store.head().unwrap(), GlobalPosition(1));
+        let retry = store.append(&s, ExpectedVersion::Any, &[ev(2)]).unwrap();
+        assert_eq!(retry.first_position, GlobalPosition(2));
+        store.verify().unwrap();
+    }
+
+    #[test]
     fn segment_names_sort_by_number() {
         assert_eq!(segment_file_name(1), "0000000001.seg");
         assert!(segment_file_name(9) < segment_file_name(10));
