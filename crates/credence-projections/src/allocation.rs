@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
 use crate::queue::{QueueReason, ServiceTier};
-use crate::read_models::Projections;
+use crate::read_models::{OpenLine, Projections};
 
 /// Which pass served a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ pub enum AllocationOutcome {
 }
 
 /// Why a line got what it got.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocationReason {
     /// The pass that served it.
     pub pass: AllocationPass,
@@ -116,17 +116,17 @@ impl fmt::Display for AllocationReason {
     }
 }
 
-/// One order line's share of the stock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllocationLine {
+/// One order line's share of the stock, borrowing ids from the read models.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocationLine<'a> {
     /// The order's place in the service queue (1-based).
     pub queue_position: usize,
     /// The customer.
-    pub customer: CustomerId,
+    pub customer: &'a CustomerId,
     /// The order.
-    pub order: OrderId,
+    pub order: &'a OrderId,
     /// The item.
-    pub item: ItemId,
+    pub item: &'a ItemId,
     /// Quantity still to deliver.
     pub open: Decimal,
     /// Quantity allocated from stock.
@@ -135,7 +135,7 @@ pub struct AllocationLine {
     pub reason: AllocationReason,
 }
 
-impl AllocationLine {
+impl AllocationLine<'_> {
     /// What the line still lacks.
     pub fn short(&self) -> Decimal {
         self.open - self.allocated
@@ -143,18 +143,18 @@ impl AllocationLine {
 }
 
 /// An allocation of stock over the open orders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllocationPlan {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocationPlan<'a> {
     /// The business time the plan was made for.
     pub at: DateTime<Utc>,
     /// The lines in allocation order: regular pass, residual pass, then the
     /// lines not served; within each, service-queue order.
-    pub lines: Vec<AllocationLine>,
+    pub lines: Vec<AllocationLine<'a>>,
     /// Stock left per item (every item of the stock list).
     pub remaining: BTreeMap<ItemId, Decimal>,
 }
 
-impl AllocationPlan {
+impl AllocationPlan<'_> {
     /// Total allocated per item.
     pub fn allocated(&self) -> BTreeMap<ItemId, Decimal> {
         let mut totals: BTreeMap<ItemId, Decimal> = BTreeMap::new();
@@ -167,19 +167,20 @@ impl AllocationPlan {
     }
 }
 
-struct Pending<'a> {
-    pass: AllocationPass,
-    queue_position: usize,
-    customer: &'a CustomerId,
-    order: &'a OrderId,
-    item: &'a ItemId,
-    open: Decimal,
-    queue: &'a QueueReason,
+/// Per-item quantities, indexed by the item's number in the plan.
+#[derive(Debug, Clone, Copy, Default)]
+struct ItemTally {
+    on_hand: Decimal,
+    left: Decimal,
+    demand: Decimal,
 }
 
 impl Projections {
     /// Allocates `stock` (quantity on hand per item) over the open orders at
     /// business time `now` (see the [module docs](crate::allocation)).
+    ///
+    /// Cost: the service queue, then one pass over the open lines with one
+    /// item lookup per line.
     ///
     /// # Errors
     ///
@@ -188,88 +189,92 @@ impl Projections {
         &self,
         stock: &BTreeMap<ItemId, Decimal>,
         now: DateTime<Utc>,
-    ) -> Result<AllocationPlan, ProjectionError> {
+    ) -> Result<AllocationPlan<'_>, ProjectionError> {
         if let Some((item, quantity)) = stock.iter().find(|(_, q)| **q < Decimal::ZERO) {
             return Err(ProjectionError::NegativeStock {
                 item: item.clone(),
                 quantity: *quantity,
             });
         }
-        let ranked = self.ranked(now);
-        let mut pending = Vec::new();
-        let mut demand: BTreeMap<&ItemId, Decimal> = BTreeMap::new();
-        for (index, r) in ranked.iter().enumerate() {
-            let pass = match (r.reason.tier, r.reason.fulfilment) {
+        let (queue, open_lines) = self.queue_with_lines(now);
+        let mut tallies = vec![ItemTally::default(); self.item_names.len()];
+        for (item, quantity) in stock {
+            if let Some(number) = self.items.get(item) {
+                tallies[*number as usize].on_hand = *quantity;
+                tallies[*number as usize].left = *quantity;
+            }
+        }
+        let mut pending: Vec<(AllocationPass, u32, OpenLine)> = Vec::new();
+        for (index, (entry, lines)) in queue.entries.iter().zip(&open_lines).enumerate() {
+            let pass = match (entry.reason.tier, entry.reason.fulfilment) {
                 (ServiceTier::Held | ServiceTier::Refused, _) => AllocationPass::NotServed,
                 (ServiceTier::Residual, _) | (_, FulfilmentMode::Partial) => {
                     AllocationPass::Residual
                 }
                 _ => AllocationPass::Regular,
             };
-            for line in &r.order.lines {
-                let open = line.open_quantity();
-                if open <= Decimal::ZERO {
-                    continue;
-                }
+            for line in *lines {
                 if pass != AllocationPass::NotServed {
-                    *demand.entry(&line.item).or_default() += open;
+                    if let Some(tally) = tallies.get_mut(line.item as usize) {
+                        tally.demand += line.open;
+                    }
                 }
-                pending.push(Pending {
-                    pass,
-                    queue_position: index + 1,
-                    customer: r.customer,
-                    order: &r.order.id,
-                    item: &line.item,
-                    open,
-                    queue: &r.reason,
-                });
+                pending.push((pass, u32::try_from(index).unwrap_or(u32::MAX), *line));
             }
         }
         // Stable: keeps queue order within each pass.
-        pending.sort_by_key(|p| p.pass);
+        pending.sort_by_key(|p| p.0);
 
-        let mut left: BTreeMap<&ItemId, Decimal> = stock.iter().map(|(i, q)| (i, *q)).collect();
         let lines = pending
             .into_iter()
-            .map(|p| {
-                let on_hand = stock.get(p.item).copied().unwrap_or_default();
-                let available = left.get(p.item).copied().unwrap_or_default();
-                let (allocated, outcome) = if p.pass == AllocationPass::NotServed {
+            .filter_map(|(pass, index, line)| {
+                let open = line.open;
+                let item = self.item_names.get(line.item as usize)?;
+                let tally = tallies.get_mut(line.item as usize)?;
+                let available = tally.left;
+                let (allocated, outcome) = if pass == AllocationPass::NotServed {
                     (Decimal::ZERO, AllocationOutcome::NotServed)
-                } else if available >= p.open {
-                    (p.open, AllocationOutcome::Full)
+                } else if available >= open {
+                    (open, AllocationOutcome::Full)
                 } else if available > Decimal::ZERO {
                     (available, AllocationOutcome::Partial)
                 } else {
                     (Decimal::ZERO, AllocationOutcome::Nothing)
                 };
-                if allocated > Decimal::ZERO {
-                    if let Some(q) = left.get_mut(p.item) {
-                        *q -= allocated;
-                    }
-                }
-                AllocationLine {
-                    queue_position: p.queue_position,
-                    customer: p.customer.clone(),
-                    order: p.order.clone(),
-                    item: p.item.clone(),
-                    open: p.open,
+                tally.left -= allocated;
+                let entry = queue.entries.get(index as usize)?;
+                Some(AllocationLine {
+                    queue_position: entry.position,
+                    customer: entry.customer,
+                    order: &entry.order.id,
+                    item,
+                    open,
                     allocated,
                     reason: AllocationReason {
-                        pass: p.pass,
+                        pass,
                         outcome,
                         available,
-                        demand: demand.get(p.item).copied().unwrap_or_default(),
-                        on_hand,
-                        queue: p.queue.clone(),
+                        demand: tally.demand,
+                        on_hand: tally.on_hand,
+                        queue: entry.reason,
                     },
-                }
+                })
             })
             .collect();
         Ok(AllocationPlan {
             at: now,
             lines,
-            remaining: left.into_iter().map(|(i, q)| (i.clone(), q)).collect(),
+            remaining: stock
+                .iter()
+                .map(|(item, on_hand)| {
+                    let left = self
+                        .items
+                        .get(item)
+                        .and_then(|n| tallies.get(*n as usize))
+                        .map_or(*on_hand, |t| t.left);
+                    (item.clone(), left)
+                })
+                .collect(),
         })
     }
 }

@@ -217,7 +217,7 @@ impl Projections {
             .open_orders
             .get(&stream)
             .into_iter()
-            .flatten()
+            .flat_map(|orders| orders.keys())
             .filter_map(|id| account.order(id));
         CustomerCreditState::with_open_orders(account, open, now, &self.config)
     }

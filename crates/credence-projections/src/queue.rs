@@ -20,17 +20,17 @@
 //! The order's fulfilment mode is the one decided for the order, else the
 //! customer's current mode, else full.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use credence_aggregates::Order;
-use credence_events::{CustomerId, FulfilmentMode, ItemId, OrderId, Priority, Urgency, Verdict};
+use credence_events::{CustomerId, FulfilmentMode, ItemId, OrderId, Priority, Verdict};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::config::NoDebtTest;
-use crate::read_models::{CustomerEntry, Projections};
+use crate::read_models::{CustomerEntry, OpenLine, Projections};
 
 /// Where an order stands in the service order, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ impl fmt::Display for ServiceTier {
 }
 
 /// Why an order stands where it does: every value the sort compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueReason {
     /// The tier.
     pub tier: ServiceTier,
@@ -116,73 +116,88 @@ impl fmt::Display for QueueReason {
     }
 }
 
-/// One open order in the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueEntry {
+/// One open order in the queue, borrowed from the read models (the queue
+/// of 100,000 orders is built without copying an id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QueueEntry<'a> {
     /// 1-based place in the queue.
     pub position: usize,
     /// The customer.
-    pub customer: CustomerId,
-    /// The order.
-    pub order: OrderId,
-    /// When the customer wants it.
-    pub requested_delivery: DateTime<Utc>,
-    /// How urgently.
-    pub urgency: Urgency,
-    /// Business time it was placed.
-    pub placed_at: DateTime<Utc>,
-    /// The lines still to deliver: item and open quantity.
-    pub open_lines: Vec<(ItemId, Decimal)>,
+    pub customer: &'a CustomerId,
+    /// The order, with its lines, requested delivery, urgency and the
+    /// verdict and mode decided for it.
+    pub order: &'a Order,
     /// Why it stands here.
     pub reason: QueueReason,
 }
 
-/// Every open order, in service order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceQueue {
-    /// The business time the queue was computed for.
-    pub at: DateTime<Utc>,
-    /// The orders, first served first.
-    pub entries: Vec<QueueEntry>,
-}
+impl<'a> QueueEntry<'a> {
+    /// The order's id.
+    pub fn order_id(&self) -> &'a OrderId {
+        &self.order.id
+    }
 
-/// An open order with its sort key, borrowed from the read models.
-#[derive(Debug)]
-pub(crate) struct Ranked<'a> {
-    pub(crate) customer: &'a CustomerId,
-    pub(crate) order: &'a Order,
-    pub(crate) reason: QueueReason,
-}
-
-impl Ranked<'_> {
-    fn key_cmp(&self, other: &Self) -> Ordering {
-        let a = &self.reason;
-        let b = &other.reason;
-        a.tier
-            .cmp(&b.tier)
-            .then(a.priority.cmp(&b.priority))
-            .then(
-                a.average_days_late
-                    .unwrap_or_default()
-                    .cmp(&b.average_days_late.unwrap_or_default()),
-            )
-            .then(a.deferral_days.cmp(&b.deferral_days))
-            .then(
-                self.order
-                    .requested_delivery
-                    .cmp(&other.order.requested_delivery),
-            )
-            .then(self.order.placed_at.cmp(&other.order.placed_at))
-            .then(self.customer.cmp(other.customer))
-            .then(self.order.id.cmp(&other.order.id))
+    /// The lines still to deliver: item and open quantity.
+    pub fn open_lines(&self) -> impl Iterator<Item = (&'a ItemId, Decimal)> + use<'a> {
+        self.order
+            .lines
+            .iter()
+            .map(|l| (&l.item, l.open_quantity()))
+            .filter(|(_, open)| *open > Decimal::ZERO)
     }
 }
 
+/// Every open order, in service order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceQueue<'a> {
+    /// The business time the queue was computed for.
+    pub at: DateTime<Utc>,
+    /// The orders, first served first.
+    pub entries: Vec<QueueEntry<'a>>,
+}
+
+/// The sort key of a queue entry, packed into integers so that sorting
+/// 100,000 orders compares no strings and no decimals: (tier, priority,
+/// average days late in hundredths, deferral), requested delivery, placed
+/// at, and the entry's rank in (customer id, order id) order.
+type SortKey = (u64, i64, i64, u32);
+
+/// The customer's part of the first key field: priority, average days late
+/// and deferral.
+fn customer_key(customer: &CustomerFacts<'_>) -> u64 {
+    let late = customer
+        .average_days_late
+        .unwrap_or_default()
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .and_then(|hundredths| hundredths.to_i64())
+        .unwrap_or(0)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+    // Offset into an unsigned 32-bit field that keeps the order.
+    let late = u64::try_from(late - i64::from(i32::MIN)).unwrap_or(0);
+    u64::from(customer.priority.0) << 48 | late << 16 | u64::from(customer.deferral_days)
+}
+
 impl Projections {
-    /// Every open order ranked at business time `now`, borrowed.
-    pub(crate) fn ranked(&self, now: DateTime<Utc>) -> Vec<Ranked<'_>> {
+    /// The service queue at business time `now`: every open order across
+    /// customers in service order (see the [module docs](crate::queue)).
+    ///
+    /// Cost: one pass over the open orders and a sort of integer keys; no
+    /// history replay, no copies of ids.
+    pub fn service_queue(&self, now: DateTime<Utc>) -> ServiceQueue<'_> {
+        self.queue_with_lines(now).0
+    }
+
+    /// The service queue and, for each entry, its open lines.
+    pub(crate) fn queue_with_lines(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (ServiceQueue<'_>, Vec<&[OpenLine]>) {
         let today = self.config.calendar.local_date(now);
-        let mut ranked = Vec::with_capacity(self.open_order_count());
+        let count = self.open_order_count();
+        let mut unsorted: Vec<(QueueEntry<'_>, &[OpenLine])> = Vec::with_capacity(count);
+        let mut keys: Vec<(SortKey, u32)> = Vec::with_capacity(count);
+        // Streams and order ids are visited in (customer, order) order: the
+        // sequence number is the final tie-break.
         for (stream, orders) in &self.open_orders {
             let Some(entry) = self.customers.get(stream) else {
                 continue;
@@ -190,7 +205,8 @@ impl Projections {
             let Some(customer) = CustomerFacts::of(entry, today, self.config.no_debt) else {
                 continue;
             };
-            for id in orders {
+            let base = customer_key(&customer);
+            for (id, lines) in orders {
                 let Some(order) = entry.account.order(id) else {
                     continue;
                 };
@@ -203,53 +219,48 @@ impl Projections {
                     (_, FulfilmentMode::Residual) => ServiceTier::Residual,
                     _ => customer.tier,
                 };
-                ranked.push(Ranked {
-                    customer: customer.id,
-                    order,
-                    reason: QueueReason {
-                        tier,
-                        priority: customer.priority,
-                        average_days_late: customer.average_days_late,
-                        deferral_days: customer.deferral_days,
-                        overdue_debt: customer.overdue_debt,
-                        debt: customer.debt,
-                        max_days_past_due: customer.max_days_past_due,
-                        fulfilment,
+                let sequence = u32::try_from(unsorted.len()).unwrap_or(u32::MAX);
+                keys.push((
+                    (
+                        (tier as u64) << 56 | base,
+                        order.requested_delivery.timestamp_micros(),
+                        order.placed_at.timestamp_micros(),
+                        sequence,
+                    ),
+                    sequence,
+                ));
+                unsorted.push((
+                    QueueEntry {
+                        position: 0,
+                        customer: customer.id,
+                        order,
+                        reason: QueueReason {
+                            tier,
+                            priority: customer.priority,
+                            average_days_late: customer.average_days_late,
+                            deferral_days: customer.deferral_days,
+                            overdue_debt: customer.overdue_debt,
+                            debt: customer.debt,
+                            max_days_past_due: customer.max_days_past_due,
+                            fulfilment,
+                        },
                     },
-                });
+                    lines.as_slice(),
+                ));
             }
         }
-        ranked.sort_unstable_by(Ranked::key_cmp);
-        ranked
-    }
-
-    /// The service queue at business time `now`: every open order across
-    /// customers in service order (see the [module docs](crate::queue)).
-    ///
-    /// Cost: one pass over the open orders and a sort; no history replay.
-    pub fn service_queue(&self, now: DateTime<Utc>) -> ServiceQueue {
-        let entries = self
-            .ranked(now)
-            .into_iter()
-            .enumerate()
-            .map(|(index, r)| QueueEntry {
-                position: index + 1,
-                customer: r.customer.clone(),
-                order: r.order.id.clone(),
-                requested_delivery: r.order.requested_delivery,
-                urgency: r.order.urgency,
-                placed_at: r.order.placed_at,
-                open_lines: r
-                    .order
-                    .lines
-                    .iter()
-                    .filter(|l| l.open_quantity() > Decimal::ZERO)
-                    .map(|l| (l.item.clone(), l.open_quantity()))
-                    .collect(),
-                reason: r.reason,
-            })
-            .collect();
-        ServiceQueue { at: now, entries }
+        keys.sort_unstable_by_key(|(key, _)| *key);
+        let mut entries = Vec::with_capacity(keys.len());
+        let mut lines = Vec::with_capacity(keys.len());
+        for (position, (_, index)) in keys.into_iter().enumerate() {
+            let (entry, open) = unsorted[index as usize];
+            entries.push(QueueEntry {
+                position: position + 1,
+                ..entry
+            });
+            lines.push(open);
+        }
+        (ServiceQueue { at: now, entries }, lines)
     }
 }
 

@@ -1,12 +1,12 @@
 //! [`Projections`]: every customer's account plus the indexes and statistics
 //! the cross-customer read models need, updated one event at a time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use credence_aggregates::CustomerAccount;
 use credence_events::{
-    CustomerId, Event, EventEnvelope, EventId, GlobalPosition, ManagerId, OrderId, ReceivableId,
-    Recipient, ReminderKind, StreamId,
+    CustomerId, Event, EventEnvelope, EventId, GlobalPosition, ItemId, ManagerId, OrderId,
+    ReceivableId, Recipient, ReminderKind, StreamId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,9 +35,22 @@ pub struct Projections {
     pub(crate) config: ProjectionConfig,
     pub(crate) checkpoint: GlobalPosition,
     pub(crate) customers: BTreeMap<StreamId, CustomerEntry>,
-    /// Open orders by stream: what the service queue walks.
-    pub(crate) open_orders: BTreeMap<StreamId, BTreeSet<OrderId>>,
+    /// Open orders by stream with their open lines as (item number, open
+    /// quantity): what the service queue and the allocation walk.
+    pub(crate) open_orders: BTreeMap<StreamId, BTreeMap<OrderId, Vec<OpenLine>>>,
+    /// Item numbers: every item ever ordered, numbered in order of first
+    /// appearance, so allocation compares numbers, not strings.
+    pub(crate) items: BTreeMap<ItemId, u32>,
+    /// Items by number.
+    pub(crate) item_names: Vec<ItemId>,
     pub(crate) managers: BTreeMap<ManagerId, ManagerStatistics>,
+}
+
+/// An open order line: the item's number and the quantity still to deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OpenLine {
+    pub(crate) item: u32,
+    pub(crate) open: rust_decimal::Decimal,
 }
 
 /// One customer's share of the read models.
@@ -58,6 +71,8 @@ impl Projections {
             checkpoint: GlobalPosition::START,
             customers: BTreeMap::new(),
             open_orders: BTreeMap::new(),
+            items: BTreeMap::new(),
+            item_names: Vec::new(),
             managers: BTreeMap::new(),
         }
     }
@@ -100,7 +115,7 @@ impl Projections {
 
     /// How many orders are open across all customers.
     pub fn open_order_count(&self) -> usize {
-        self.open_orders.values().map(BTreeSet::len).sum()
+        self.open_orders.values().map(BTreeMap::len).sum()
     }
 
     /// One customer's payment behaviour and delay reasons.
@@ -242,15 +257,36 @@ impl Projections {
             let open = entry
                 .account
                 .order(order)
-                .is_some_and(|o| o.status == credence_aggregates::OrderStatus::Open);
-            if open {
+                .filter(|o| o.status == credence_aggregates::OrderStatus::Open);
+            if let Some(open) = open {
+                let lines = open
+                    .lines
+                    .iter()
+                    .filter(|l| l.open_quantity() > rust_decimal::Decimal::ZERO)
+                    .map(|l| {
+                        let number = match self.items.get(&l.item) {
+                            Some(number) => *number,
+                            None => {
+                                let number =
+                                    u32::try_from(self.item_names.len()).unwrap_or(u32::MAX);
+                                self.items.insert(l.item.clone(), number);
+                                self.item_names.push(l.item.clone());
+                                number
+                            }
+                        };
+                        OpenLine {
+                            item: number,
+                            open: l.open_quantity(),
+                        }
+                    })
+                    .collect();
                 self.open_orders
                     .entry(envelope.stream.clone())
                     .or_default()
-                    .insert(order.clone());
-            } else if let Some(set) = self.open_orders.get_mut(&envelope.stream) {
-                set.remove(order);
-                if set.is_empty() {
+                    .insert(order.clone(), lines);
+            } else if let Some(orders) = self.open_orders.get_mut(&envelope.stream) {
+                orders.remove(order);
+                if orders.is_empty() {
                     self.open_orders.remove(&envelope.stream);
                 }
             }

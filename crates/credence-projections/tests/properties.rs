@@ -327,8 +327,18 @@ proptest! {
         let mut given: BTreeMap<&ItemId, Decimal> = BTreeMap::new();
         let mut short_ranked_ahead: BTreeSet<&ItemId> = BTreeSet::new();
         let mut last_regular_tier = ServiceTier::NoDebt;
+        let open_lines: usize = read
+            .service_queue(now)
+            .entries
+            .iter()
+            .map(|e| e.open_lines().count())
+            .sum();
+        prop_assert_eq!(plan.lines.len(), open_lines);
         for line in &plan.lines {
             prop_assert!(line.allocated >= Decimal::ZERO && line.allocated <= line.open);
+            // The incremental open-line index agrees with the account.
+            let order = read.account(line.customer).unwrap().order(line.order).unwrap();
+            prop_assert_eq!(order.line(line.item).unwrap().open_quantity(), line.open);
             if line.allocated > Decimal::ZERO {
                 prop_assert!(
                     !short_ranked_ahead.contains(&line.item),
