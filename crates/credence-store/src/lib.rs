@@ -79,6 +79,8 @@
 //! | --- | --- |
 //! | `postgres` | [`PostgresStore`] over the synchronous `postgres` client |
 
+// The crate docs link `PostgresStore`, which exists only with `postgres`.
+#![cfg_attr(not(feature = "postgres"), allow(rustdoc::broken_intra_doc_links))]
 // The store is imperative shell: it reads the clock only to bound waits
 // (subscriptions, polling), never to decide anything.
 #![allow(clippy::disallowed_methods)]
