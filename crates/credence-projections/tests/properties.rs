@@ -262,9 +262,14 @@ proptest! {
     /// Restoring a persisted checkpoint and catching up (the whole log is
     /// re-delivered) equals a rebuild, for every split point.
     #[test]
-    fn catch_up_from_any_checkpoint_equals_rebuild(events in global_log(), interval in 1usize..=8) {
+    fn catch_up_from_any_checkpoint_equals_rebuild(
+        events in global_log(),
+        interval in 1usize..=8,
+        max_snapshots in 2usize..=4,
+    ) {
         let rebuilt = Projections::rebuild(config(), &events).unwrap();
-        let index = AsOfIndex::rebuild(interval, &events).unwrap();
+        let mut index = AsOfIndex::with_max_snapshots(interval, max_snapshots);
+        index.catch_up(&events).unwrap();
         let step = (events.len() / 12).max(1);
         for k in (0..=events.len()).step_by(step) {
             let partial = Projections::rebuild(config(), &events[..k]).unwrap();
@@ -274,7 +279,9 @@ proptest! {
             resumed.catch_up(&events).unwrap();
             prop_assert_eq!(&resumed, &rebuilt);
 
-            let mut partial_index = AsOfIndex::rebuild(interval, &events[..k]).unwrap();
+            let mut partial_index = AsOfIndex::with_max_snapshots(interval, max_snapshots);
+            partial_index.catch_up(&events[..k]).unwrap();
+            let mut partial_index = partial_index.clone();
             partial_index.catch_up(&events).unwrap();
             prop_assert_eq!(&partial_index, &index);
         }
@@ -286,9 +293,11 @@ proptest! {
     fn as_of_equals_replay_of_the_selected_events(
         events in global_log(),
         interval in 1usize..=8,
+        max_snapshots in 2usize..=4,
         picks in proptest::collection::vec((any::<prop::sample::Index>(), -36i64..=36, any::<prop::sample::Index>()), 6),
     ) {
-        let index = AsOfIndex::rebuild(interval, &events).unwrap();
+        let mut index = AsOfIndex::with_max_snapshots(interval, max_snapshots);
+        index.catch_up(&events).unwrap();
         let by_customer = streams(&events);
         for (pick, hours, other) in picks {
             let t = pick.get(&events).occurred_at + Duration::hours(hours);
