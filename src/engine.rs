@@ -38,6 +38,7 @@ use credence_policies::{
     Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, evaluate_customer,
     order_placed, release_held_orders, replay_check, what_if,
 };
+use credence_projections::{AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections};
 use credence_store::{
     EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
     StoreError,
@@ -82,6 +83,10 @@ pub enum EngineError {
     /// The customer has no stream.
     #[error("unknown customer {0}")]
     UnknownCustomer(CustomerId),
+    /// The read models could not follow the log (a gap or an event out of
+    /// order: the store broke its contract).
+    #[error("read models: {0}")]
+    Projection(#[from] ProjectionError),
 }
 
 /// Knobs of an [`Engine`].
@@ -131,6 +136,16 @@ pub enum AsOf {
 
 type Slot = Arc<Mutex<Option<CustomerAccount>>>;
 
+/// The read models, caught up from the global log on demand.
+#[derive(Debug)]
+pub struct ReadModels {
+    /// Customer credit states, service queue, allocation, worklists,
+    /// statistics.
+    pub projections: Projections,
+    /// The snapshot index behind as-of queries.
+    pub as_of: AsOfIndex,
+}
+
 /// The engine: a store, a calendar, a policy and a cache of accounts.
 #[derive(Debug)]
 pub struct Engine {
@@ -139,6 +154,7 @@ pub struct Engine {
     registry: PolicyRegistry,
     config: EngineConfig,
     accounts: Mutex<BTreeMap<CustomerId, Slot>>,
+    read: Mutex<ReadModels>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -153,12 +169,20 @@ impl Engine {
         let registry = PolicyRegistry::new()
             .with(Policy::default_policy())
             .with(policy.clone());
+        let read = ReadModels {
+            projections: Projections::new(ProjectionConfig {
+                calendar: config.calendar.clone(),
+                ..ProjectionConfig::default()
+            }),
+            as_of: AsOfIndex::default(),
+        };
         Self {
             store,
             policy: Arc::new(policy),
             registry,
             config,
             accounts: Mutex::new(BTreeMap::new()),
+            read: Mutex::new(read),
         }
     }
 
@@ -475,7 +499,8 @@ impl Engine {
         Ok(account.clone())
     }
 
-    /// The customer's account as of a business or recorded time.
+    /// The customer's account as of a business or recorded time, from the
+    /// as-of snapshot index (no replay from the start of the stream).
     ///
     /// # Errors
     ///
@@ -485,19 +510,58 @@ impl Engine {
         customer: &CustomerId,
         as_of: AsOf,
     ) -> Result<CustomerAccount, EngineError> {
-        if as_of == AsOf::Now {
-            return self.account(customer);
+        let wanted = match as_of {
+            AsOf::Now => return self.account(customer),
+            AsOf::Business(t) => credence_projections::AsOf::business(t),
+            AsOf::Known(k) => credence_projections::AsOf::known_at(k),
+        };
+        self.read_models(|read| read.as_of.state(customer, wanted))?
+            .filter(CustomerAccount::is_registered)
+            .ok_or_else(|| EngineError::UnknownCustomer(customer.clone()))
+    }
+
+    /// Runs `f` on the read models, first caught up with the global log.
+    /// Service queue, stock allocation, worklists and statistics are read
+    /// this way (their results borrow from the read models).
+    ///
+    /// # Errors
+    ///
+    /// A store error, or read models that cannot follow the log.
+    pub fn read_models<T>(&self, f: impl FnOnce(&ReadModels) -> T) -> Result<T, EngineError> {
+        let mut read = lock(&self.read);
+        loop {
+            let after = read.projections.checkpoint().min(read.as_of.checkpoint());
+            let batch = self.store.read_all(after, READ_BATCH)?;
+            for envelope in &batch {
+                read.projections.apply(envelope)?;
+                read.as_of.apply(envelope)?;
+            }
+            if batch.len() < READ_BATCH {
+                break;
+            }
         }
-        let history = self.history(customer)?;
-        let account = CustomerAccount::from_history(history.iter().filter(|e| match as_of {
-            AsOf::Now => true,
-            AsOf::Business(t) => e.occurred_at <= t,
-            AsOf::Known(k) => e.recorded_at <= k,
-        }));
-        if !account.is_registered() {
-            return Err(EngineError::UnknownCustomer(customer.clone()));
+        Ok(f(&read))
+    }
+
+    /// The reminders the policy makes due at `now`, customer by customer,
+    /// that have not been sent: what [`Engine::evaluate`] would record,
+    /// without recording anything.
+    ///
+    /// # Errors
+    ///
+    /// A store or policy error.
+    pub fn due_reminders(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<credence_events::ReminderSent>, EngineError> {
+        let accounts: Vec<CustomerAccount> =
+            self.read_models(|read| read.projections.accounts().cloned().collect())?;
+        let mut due = Vec::new();
+        for account in accounts.iter().filter(|a| a.is_registered()) {
+            let evaluation = evaluate_customer(&self.policy, account, now, self.calendar())?;
+            due.extend(evaluation.reminders().cloned());
         }
-        Ok(account)
+        Ok(due)
     }
 
     /// Every event of the customer's stream.

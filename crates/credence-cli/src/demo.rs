@@ -348,7 +348,24 @@ impl Demo<'_> {
             &[("drum", 4, 120)],
             Urgency::Normal,
         )?;
-        self.say("GOODPAY has no debt; QUICKPRINT is overdue, so its order is served partly (scarce items withheld) or after the good payers.")
+        self.say("-- The service queue on Friday 20 Nov: customers without debt first, then by priority and payment speed; residual orders last:")?;
+        let now = nov(20, 12, 0);
+        let out = &mut *self.out;
+        self.engine.read_models(|read| {
+            render::queue(out, &read.projections.service_queue(now), false)
+        })??;
+        self.say("-- Stock on hand: 5 drums (scarce), 20 cartridges, 10 toners:")?;
+        let stock = [("drum", 5), ("cartridge", 20), ("toner", 10)]
+            .into_iter()
+            .map(|(item, quantity)| (id(item), Decimal::from(quantity)))
+            .collect();
+        let out = &mut *self.out;
+        self.engine
+            .read_models(|read| match read.projections.allocate(&stock, now) {
+                Ok(plan) => render::allocation(out, &plan, false),
+                Err(e) => Err(CliError::io(e)),
+            })??;
+        Ok(())
     }
 
     /// 4. A payment order before the money.

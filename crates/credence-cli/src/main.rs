@@ -91,6 +91,27 @@ enum Sub {
         #[arg(long)]
         known_at: Option<String>,
     },
+    /// The service queue: every open order in service order, with why.
+    Queue {
+        /// Business time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Allocate scarce stock over the open orders in service order.
+    Allocate {
+        /// A JSON object of stock on hand per item: {"drum": "5", ...}.
+        #[arg(long)]
+        stock: PathBuf,
+        /// Business time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The reminders due at a time and not yet sent (`evaluate` sends them).
+    Reminders {
+        /// Business time (default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Explain a decision (by decision, reminder or order id).
     Explain {
         /// The id.
@@ -210,6 +231,27 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             let today = config.calendar.local_date(today_at);
             render::state(out, &account, as_of, today, cli.json)
         }
+        Sub::Queue { at } => {
+            let (config, engine) = config::open(dir)?;
+            let now = time::parse_or_now(at.as_deref(), &config.calendar)?;
+            engine.read_models(|read| {
+                render::queue(out, &read.projections.service_queue(now), cli.json)
+            })?
+        }
+        Sub::Allocate { stock, at } => {
+            let (config, engine) = config::open(dir)?;
+            let now = time::parse_or_now(at.as_deref(), &config.calendar)?;
+            let stock = read_stock(&stock)?;
+            engine.read_models(|read| match read.projections.allocate(&stock, now) {
+                Ok(plan) => render::allocation(out, &plan, cli.json),
+                Err(e) => Err(CliError::new(Exit::BadInput, e.to_string())),
+            })?
+        }
+        Sub::Reminders { at } => {
+            let (config, engine) = config::open(dir)?;
+            let now = time::parse_or_now(at.as_deref(), &config.calendar)?;
+            render::reminders(out, &engine.due_reminders(now)?, cli.json)
+        }
         Sub::Explain { id } => {
             let (_, engine) = config::open(dir)?;
             match engine.explain(&id)? {
@@ -299,6 +341,27 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Sub::Import { file } => import(dir, &file, out),
         Sub::Demo { dir: demo_dir } => demo::run(demo_dir.as_deref(), out),
     }
+}
+
+/// Reads a stock file: a JSON object of item id to quantity.
+fn read_stock(
+    path: &Path,
+) -> Result<std::collections::BTreeMap<credence::events::ItemId, rust_decimal::Decimal>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            Exit::BadInput,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::new(
+            Exit::BadInput,
+            format!(
+                "{}: expected a JSON object of item to quantity: {e}",
+                path.display()
+            ),
+        )
+    })
 }
 
 fn parse_customer(text: &str) -> Result<CustomerId, CliError> {

@@ -7,8 +7,10 @@ use chrono_tz::Tz;
 use credence::AsOf;
 use credence::aggregates::CustomerAccount;
 use credence::events::CustomerId;
+use credence::events::ReminderSent;
 use credence::events::{Event, EventEnvelope, Explanation, codec};
 use credence::policies::{ReplayReport, WhatIfDifference};
+use credence::projections::{AllocationPlan, ServiceQueue};
 use serde_json::json;
 
 use crate::error::CliError;
@@ -384,6 +386,94 @@ pub fn what_if(
             w(out, serde_json::to_string(d).map_err(CliError::io)?)?;
         } else {
             w(out, d.summary())?;
+        }
+    }
+    Ok(())
+}
+
+/// The service queue.
+pub fn queue(out: &mut dyn Write, queue: &ServiceQueue<'_>, json: bool) -> Result<(), CliError> {
+    if json {
+        return w(out, serde_json::to_string(queue).map_err(CliError::io)?);
+    }
+    if queue.entries.is_empty() {
+        return w(out, "no open orders");
+    }
+    w(
+        out,
+        format!("{:>3}  {:<12} {:<10} why", "#", "customer", "order"),
+    )?;
+    for e in &queue.entries {
+        w(
+            out,
+            format!(
+                "{:>3}  {:<12} {:<10} {}",
+                e.position,
+                e.customer.as_str(),
+                e.order_id().as_str(),
+                e.reason
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// A stock allocation plan.
+pub fn allocation(
+    out: &mut dyn Write,
+    plan: &AllocationPlan<'_>,
+    json: bool,
+) -> Result<(), CliError> {
+    if json {
+        return w(out, serde_json::to_string(plan).map_err(CliError::io)?);
+    }
+    if plan.lines.is_empty() {
+        return w(out, "no open order lines");
+    }
+    w(
+        out,
+        format!(
+            "{:>3}  {:<12} {:<10} {:<12} {:>8} {:>9}  why",
+            "#", "customer", "order", "item", "open", "allocated"
+        ),
+    )?;
+    for l in &plan.lines {
+        w(
+            out,
+            format!(
+                "{:>3}  {:<12} {:<10} {:<12} {:>8} {:>9}  {}",
+                l.queue_position,
+                l.customer.as_str(),
+                l.order.as_str(),
+                l.item.as_str(),
+                l.open,
+                l.allocated,
+                l.reason
+            ),
+        )?;
+    }
+    for (item, left) in &plan.remaining {
+        w(out, format!("left: {left} {item}"))?;
+    }
+    Ok(())
+}
+
+/// Reminders due.
+pub fn reminders(out: &mut dyn Write, due: &[ReminderSent], json: bool) -> Result<(), CliError> {
+    if due.is_empty() && !json {
+        return w(out, "no reminders due");
+    }
+    for r in due {
+        if json {
+            w(out, serde_json::to_string(r).map_err(CliError::io)?)?;
+        } else {
+            w(
+                out,
+                format!(
+                    "{:?} {:?} level {}: {}",
+                    r.recipient, r.kind, r.level, r.message
+                ),
+            )?;
         }
     }
     Ok(())

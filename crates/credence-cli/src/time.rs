@@ -52,3 +52,14 @@ pub fn parse(
 pub fn now() -> DateTime<Utc> {
     DateTime::<Utc>::from(std::time::SystemTime::now())
 }
+
+/// `text` parsed as a business time (a date means its start), or now.
+pub fn parse_or_now(
+    text: Option<&str>,
+    calendar: &BusinessCalendar,
+) -> Result<DateTime<Utc>, CliError> {
+    match text {
+        Some(text) => parse(text, calendar, DateMeans::StartOfDay),
+        None => Ok(now()),
+    }
+}

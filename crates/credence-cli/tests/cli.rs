@@ -398,6 +398,8 @@ fn the_demo_tells_the_seven_scenarios() {
         "== 2. Same-day order from a poor payer",
         "credit decision on order Q-2: Accept, fulfilment cash on delivery",
         "== 3. Scarce fast-moving items",
+        "1  GOODPAY      G-1        drum                4         4  served in queue order",
+        "5  QUICKPRINT   Q-3        drum                4         1  residual mode: served from what was left (1)",
         "== 4. Payment order before money",
         "rule \"trust-payment-order\"",
         "payment order PO-T-1 expired",
@@ -422,4 +424,73 @@ fn the_demo_tells_the_seven_scenarios() {
         3,
         "already holds a demo",
     );
+}
+
+#[test]
+fn queue_allocation_and_reminders() {
+    let dir = initialised();
+    let d = dir.path();
+    let second = ORDER
+        .replace("\"O-1\"", "\"O-2\"")
+        .replace("2026-11-06T09:00:00Z", "2026-11-06T10:00:00Z");
+    ok(
+        d,
+        &["exec", "-"],
+        Some(&[REGISTER, ORDER, second.as_str()].join("\n")),
+    );
+    let queue = ok(d, &["queue", "--at", "2026-11-06T12:00:00Z"], None);
+    assert!(
+        queue.contains("1  ACME         O-1        no debt; priority P2"),
+        "{queue}"
+    );
+    assert!(queue.contains("2  ACME         O-2"), "{queue}");
+    let stock = d.join("stock.json");
+    std::fs::write(&stock, r#"{"cartridge": "15"}"#).unwrap();
+    let plan = ok(
+        d,
+        &[
+            "allocate",
+            "--stock",
+            stock.to_str().unwrap(),
+            "--at",
+            "2026-11-06T12:00:00Z",
+        ],
+        None,
+    );
+    assert!(
+        plan.contains("O-1        cartridge          10        10"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("O-2        cartridge          10         5"),
+        "{plan}"
+    );
+    assert!(plan.contains("left: 0 cartridge"), "{plan}");
+    std::fs::write(&stock, r#"{"cartridge": "-1"}"#).unwrap();
+    fails(
+        d,
+        &["allocate", "--stock", stock.to_str().unwrap()],
+        None,
+        3,
+        "negative",
+    );
+    std::fs::write(&stock, r#"["cartridge"]"#).unwrap();
+    fails(
+        d,
+        &["allocate", "--stock", stock.to_str().unwrap()],
+        None,
+        3,
+        "expected a JSON object of item to quantity",
+    );
+
+    ok(d, &["exec", "-"], Some(DELIVERY));
+    let due = ok(d, &["reminders", "--at", "2026-11-11T09:00:00Z"], None);
+    assert!(
+        due.contains("Customer DueToday level 0: payment of 285.00 EUR for D-1 is due today"),
+        "{due}"
+    );
+    // Listing does not send: evaluate does, and then nothing is due.
+    ok(d, &["evaluate", "--at", "2026-11-11T09:00:00Z"], None);
+    let after = ok(d, &["reminders", "--at", "2026-11-11T09:00:00Z"], None);
+    assert_eq!(after.trim(), "no reminders due");
 }
