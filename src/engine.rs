@@ -31,18 +31,22 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 use credence_aggregates::{CheckDeadlines, Command, CustomerAccount, Rejection};
 use credence_events::{
-    BusinessCalendar, CustomerId, Event, EventEnvelope, EventId, GlobalPosition, NewEvent,
+    BusinessCalendar, CustomerId, Event, EventEnvelope, EventId, GlobalPosition, ItemId, NewEvent,
     StreamId, StreamVersion,
 };
 use credence_policies::{
     Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, evaluate_customer,
     order_placed, release_held_orders, replay_check, what_if,
 };
-use credence_projections::{AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections};
+use credence_projections::{
+    AllocationPlan, AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections,
+    ServiceQueue,
+};
 use credence_store::{
     EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
-    StoreError,
+    StoreError, VerifyReport,
 };
+use rust_decimal::Decimal;
 
 /// The layout version of the account snapshots this build writes. Part of
 /// the snapshot key, so snapshots written by other code are never read.
@@ -541,6 +545,47 @@ impl Engine {
             }
         }
         Ok(f(&read))
+    }
+
+    /// Runs `f` on the service queue at business time `now`: every open
+    /// order in service order with the reason for its position.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::read_models`].
+    pub fn service_queue<T>(
+        &self,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&ServiceQueue<'_>) -> T,
+    ) -> Result<T, EngineError> {
+        self.read_models(|read| f(&read.projections.service_queue(now)))
+    }
+
+    /// Runs `f` on the allocation of `stock` (quantity on hand per item;
+    /// missing items have none) over the open order lines in service order
+    /// at business time `now`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Engine::read_models`]; [`EngineError::Projection`] for a negative
+    /// quantity.
+    pub fn allocate<T>(
+        &self,
+        stock: &BTreeMap<ItemId, Decimal>,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&AllocationPlan<'_>) -> T,
+    ) -> Result<T, EngineError> {
+        self.read_models(|read| read.projections.allocate(stock, now).map(|plan| f(&plan)))?
+            .map_err(EngineError::from)
+    }
+
+    /// Walks the store's checksums and hash chain.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] naming what is damaged.
+    pub fn verify(&self) -> Result<VerifyReport, EngineError> {
+        Ok(self.store.verify()?)
     }
 
     /// The reminders the policy makes due at `now`, customer by customer,
