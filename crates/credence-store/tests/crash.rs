@@ -35,7 +35,6 @@ fn child_appender() {
     };
     let run: u128 = std::env::var(RUN_VAR).unwrap().parse().unwrap();
     let store = Arc::new(FileStore::open(Path::new(&dir), options()).unwrap());
-    println!("READY");
     let threads: Vec<_> = (0..3u128)
         .map(|t| {
             let store = Arc::clone(&store);
@@ -114,13 +113,13 @@ fn sigkill_never_loses_an_acknowledged_event() {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
                     // The test harness may print on the same line first.
-                    if line.ends_with("READY") {
-                        let _ = ready_tx.send(());
-                    } else if let Some((_, id)) = line.split_once("ACK ") {
+                    if let Some((_, id)) = line.split_once("ACK ") {
                         // A line cut by the kill does not parse and was
                         // never fully reported: ignore it.
                         if let Ok(id) = id.parse::<EventId>() {
                             acks.lock().unwrap().push(id);
+                            // The child is appending: the kill may come.
+                            let _ = ready_tx.send(());
                         }
                     }
                 }
@@ -128,16 +127,12 @@ fn sigkill_never_loses_an_acknowledged_event() {
         };
         ready_rx
             .recv_timeout(Duration::from_secs(30))
-            .expect("the child opened the store");
+            .expect("the child opened the store and acknowledged an append");
         thread::sleep(Duration::from_millis(10 + rng.below(120)));
         child.kill().unwrap(); // SIGKILL on unix
         child.wait().unwrap();
         reader.join().unwrap();
         let acks = std::mem::take(&mut *acks.lock().unwrap());
-        assert!(
-            !acks.is_empty() || run > 1,
-            "the first child acknowledged nothing"
-        );
         acknowledged.extend(acks);
 
         let store = FileStore::open(dir.path(), options()).unwrap();
