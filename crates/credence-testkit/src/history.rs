@@ -10,10 +10,13 @@ use credence_aggregates::{
     RequestedLine, ReversePayment,
 };
 use credence_events::{
-    Allocation, BusinessCalendar, CustomerId, Deferral, DeliveryId, DeliveryLine, Event,
-    EventEnvelope, EventId, GlobalPosition, ItemId, ManagerId, Money, NewEvent, OrderId, PaymentId,
-    PaymentMethod, PaymentOrderId, PromiseId, Quantity, Rate, ReceivableId, ServiceLevel, StreamId,
-    StreamVersion, Terms, Urgency,
+    Allocation, BusinessCalendar, CreditDecided, CustomerId, Deferral, DeliveryId, DeliveryLine,
+    Event, EventEnvelope, EventId, GlobalPosition, ItemId, ManagerId, Money, NewEvent, OrderId,
+    PaymentId, PaymentMethod, PaymentOrderId, PromiseId, Quantity, Rate, ReceivableId,
+    ServiceLevel, StreamId, StreamVersion, Terms, Urgency, Verdict,
+};
+use credence_policies::{
+    Policy, PolicyError, decide_order, evaluate_customer, release_held_orders,
 };
 use rust_decimal::Decimal;
 
@@ -29,7 +32,13 @@ pub struct Step {
 }
 
 /// A customer's generated history: the commands and the events they recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Interpreted with a policy ([`interpret_with_policy`]), the events also
+/// hold the policy's decisions, recorded as the engine records them: the
+/// `CreditDecided` of an order right after its `OrderPlaced`, and after
+/// every step an evaluation of the customer (deadlines closed, held orders
+/// released, `evaluate_customer`'s changes, notices and reminders).
+#[derive(Debug, Clone)]
 pub struct History {
     /// The customer.
     pub customer: CustomerId,
@@ -40,6 +49,57 @@ pub struct History {
     /// The events recorded, as stored envelopes of the customer's stream
     /// (global positions equal stream versions: one stream alone).
     pub events: Vec<EventEnvelope>,
+    /// The policy whose decisions the events hold, if any.
+    pub policy: Option<Policy>,
+    /// Every evaluation of the customer (empty without a policy).
+    pub evaluations: Vec<EvaluationPoint>,
+}
+
+/// Histories are equal when their facts, steps and events are, and they were
+/// decided by the same policy version (id, version and content hash).
+impl PartialEq for History {
+    fn eq(&self, other: &Self) -> bool {
+        self.customer == other.customer
+            && self.calendar == other.calendar
+            && self.steps == other.steps
+            && self.events == other.events
+            && self.policy.as_ref().map(Policy::reference)
+                == other.policy.as_ref().map(Policy::reference)
+            && self.evaluations == other.evaluations
+    }
+}
+
+impl Eq for History {}
+
+/// One evaluation of the customer by the policy, after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvaluationPoint {
+    /// The business time of the evaluation.
+    pub at: DateTime<Utc>,
+    /// How many events the stream held when `evaluate_customer` ran (after
+    /// deadlines were closed and held orders released): the account it saw
+    /// is the fold of `events[..before]`.
+    pub before: usize,
+}
+
+/// Interpreting or replaying a history failed: a bug in the generator, the
+/// aggregate or the policy, reported rather than hidden.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A command was rejected by the aggregate.
+    #[error(transparent)]
+    Rejected(#[from] StepRejected),
+    /// The policy could not decide.
+    #[error("step {step} ({command}): the policy failed: {error}")]
+    Policy {
+        /// Index of the step.
+        step: usize,
+        /// The command's name.
+        command: &'static str,
+        /// What the policy reported.
+        error: PolicyError,
+    },
 }
 
 /// A command of a generated history was rejected: a bug in the generator or
@@ -74,23 +134,87 @@ impl History {
         CustomerAccount::from_history(&self.events)
     }
 
-    /// Runs the steps again through a fresh account and returns the events.
+    /// The account folded from the first `count` events (the state a
+    /// decision at `events[count]` saw).
+    pub fn account_before(&self, count: usize) -> CustomerAccount {
+        CustomerAccount::from_history(&self.events[..count.min(self.events.len())])
+    }
+
+    /// The credit decisions, with their envelopes, in stream order.
+    pub fn credit_decisions(&self) -> impl Iterator<Item = (&EventEnvelope, &CreditDecided)> {
+        self.events.iter().filter_map(|e| match &e.event {
+            Event::CreditDecided(d) => Some((e, d)),
+            _ => None,
+        })
+    }
+
+    /// The facts only: the events that are not policy decisions (credit
+    /// decisions, changes of standing, reminders and notices).
+    pub fn facts(&self) -> impl Iterator<Item = &EventEnvelope> {
+        self.events.iter().filter(|e| !is_decision(&e.event))
+    }
+
+    /// Runs the steps again through a fresh account (and the history's
+    /// policy, if any) and returns the events.
     ///
     /// # Errors
     ///
-    /// [`StepRejected`] for the first rejected step.
-    pub fn replay(&self) -> Result<Vec<EventEnvelope>, StepRejected> {
-        let mut recorder = Recorder::new(self.customer.clone(), self.calendar.clone());
+    /// [`RunError`] for the first step that fails.
+    pub fn replay(&self) -> Result<Vec<EventEnvelope>, RunError> {
+        let mut recorder = Recorder::new(
+            self.customer.clone(),
+            self.calendar.clone(),
+            self.policy.clone(),
+        );
         for (index, step) in self.steps.iter().enumerate() {
             recorder
                 .run(step.at, step.command.clone())
-                .map_err(|rejection| StepRejected {
-                    step: index,
-                    command: Box::new(step.command.clone()),
-                    rejection,
-                })?;
+                .map_err(|failure| failure.at_step(index, &step.command))?;
         }
         Ok(recorder.events)
+    }
+}
+
+/// Whether `event` is a policy decision: a credit decision, a change of
+/// standing, or a reminder or notice.
+pub fn is_decision(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::CreditDecided(_)
+            | Event::PriorityChanged(_)
+            | Event::FulfilmentModeChanged(_)
+            | Event::PriceAdjustmentChanged(_)
+            | Event::ReminderSent(_)
+    )
+}
+
+/// Why the recorder could not run a command.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Rejected(Rejection),
+    Policy(PolicyError),
+}
+
+impl From<PolicyError> for Failure {
+    fn from(error: PolicyError) -> Self {
+        Failure::Policy(error)
+    }
+}
+
+impl Failure {
+    fn at_step(self, step: usize, command: &Command) -> RunError {
+        match self {
+            Failure::Rejected(rejection) => RunError::Rejected(StepRejected {
+                step,
+                command: Box::new(command.clone()),
+                rejection,
+            }),
+            Failure::Policy(error) => RunError::Policy {
+                step,
+                command: command.name(),
+                error,
+            },
+        }
     }
 }
 
@@ -101,13 +225,19 @@ pub(crate) struct Recorder {
     stream: StreamId,
     seed: u128,
     calendar: BusinessCalendar,
+    policy: Option<Policy>,
     account: CustomerAccount,
     steps: Vec<Step>,
     events: Vec<EventEnvelope>,
+    evaluations: Vec<EvaluationPoint>,
 }
 
 impl Recorder {
-    pub(crate) fn new(customer: CustomerId, calendar: BusinessCalendar) -> Self {
+    pub(crate) fn new(
+        customer: CustomerId,
+        calendar: BusinessCalendar,
+        policy: Option<Policy>,
+    ) -> Self {
         // Event ids: a stable hash of the customer in the high bits, the
         // stream version in the low bits.
         let seed = customer
@@ -121,19 +251,81 @@ impl Recorder {
             customer,
             seed: u128::from(seed) << 64,
             calendar,
+            policy,
             account: CustomerAccount::new(),
             steps: Vec::new(),
             events: Vec::new(),
+            evaluations: Vec::new(),
         }
     }
 
-    pub(crate) fn run(&mut self, at: DateTime<Utc>, command: Command) -> Result<(), Rejection> {
-        let events = self.account.decide(&command, at, &self.calendar)?;
+    /// Runs `command` as the engine's `execute` does (an order's credit
+    /// decision in the same append), then, with a policy, evaluates the
+    /// customer as the engine's `evaluate` does.
+    pub(crate) fn run(&mut self, at: DateTime<Utc>, command: Command) -> Result<(), Failure> {
+        let events = self
+            .account
+            .decide(&command, at, &self.calendar)
+            .map_err(Failure::Rejected)?;
         let occurred_at = command.occurred_at(at);
+        // An order's credit decision is decided on the state holding the
+        // order and recorded right after it (the engine appends both at once).
         for event in events {
+            let placed = match &event {
+                Event::OrderPlaced(o) => Some(o.order.clone()),
+                _ => None,
+            };
             self.push(at, occurred_at, event);
+            let decision = match (placed, &self.policy) {
+                (Some(order), Some(policy)) => Some(decide_order(
+                    policy,
+                    &self.account,
+                    &order,
+                    occurred_at,
+                    &self.calendar,
+                )?),
+                _ => None,
+            };
+            if let Some(decision) = decision {
+                self.push(at, occurred_at, decision.event.into());
+            }
         }
         self.steps.push(Step { at, command });
+        if self.policy.is_some() && self.account.is_registered() {
+            self.evaluate(at)?;
+        }
+        Ok(())
+    }
+
+    /// The engine's `evaluate` at `at`: close deadlines, release held
+    /// orders, evaluate the customer; each on the state after the one before.
+    fn evaluate(&mut self, at: DateTime<Utc>) -> Result<(), Failure> {
+        let Some(policy) = self.policy.clone() else {
+            return Ok(());
+        };
+        let deadlines = self
+            .account
+            .decide(
+                &CheckDeadlines {
+                    customer: self.customer.clone(),
+                }
+                .into(),
+                at,
+                &self.calendar,
+            )
+            .map_err(Failure::Rejected)?;
+        for event in deadlines {
+            self.push(at, at, event);
+        }
+        for release in release_held_orders(&policy, &self.account, at, &self.calendar)? {
+            self.push(at, at, release.event.into());
+        }
+        let before = self.events.len();
+        let evaluation = evaluate_customer(&policy, &self.account, at, &self.calendar)?;
+        for event in evaluation.events {
+            self.push(at, at, event);
+        }
+        self.evaluations.push(EvaluationPoint { at, before });
         Ok(())
     }
 
@@ -156,6 +348,8 @@ impl Recorder {
             calendar: self.calendar,
             steps: self.steps,
             events: self.events,
+            policy: self.policy,
+            evaluations: self.evaluations,
         }
     }
 }
@@ -167,6 +361,7 @@ enum Intent {
         cycle: usize,
         percent: u8,
         part: u8,
+        attempt: u8,
     },
     Cancel(usize),
     Pay {
@@ -237,15 +432,46 @@ fn shift(date: NaiveDate, days: i64) -> NaiveDate {
 ///
 /// # Errors
 ///
-/// [`StepRejected`] if a command is rejected anyway: a generator or
+/// [`RunError::Rejected`] if a command is rejected anyway: a generator or
 /// aggregate bug, reported rather than hidden.
 pub fn interpret(
     plan: &CustomerPlan,
     customer: CustomerId,
     config: &PlanConfig,
-) -> Result<History, StepRejected> {
-    Interpreter::new(plan, customer, config).run()
+) -> Result<History, RunError> {
+    Interpreter::new(plan, customer, config, None).run()
 }
+
+/// Turns a plan into a valid history for `customer` with `policy`'s
+/// decisions recorded as the engine records them:
+///
+/// * placing an order records the policy's `CreditDecided` right after the
+///   `OrderPlaced` (the engine's `execute`);
+/// * after every step the customer is evaluated at the step's time (the
+///   engine's `evaluate`): passed deadlines are closed, held orders the
+///   policy now accepts are released, and `evaluate_customer`'s changes of
+///   standing, notices and due reminders are recorded.
+///
+/// The plan's intents adapt to the decisions, so the history stays valid:
+/// a delivery of an order on credit hold waits (it is tried again each
+/// business day, for up to 20 days, and happens once a payment releases the
+/// order); a refused order is never delivered.
+///
+/// # Errors
+///
+/// [`RunError`] if a command is rejected anyway or the policy fails: a bug
+/// in the generator, the aggregate or the policy.
+pub fn interpret_with_policy(
+    plan: &CustomerPlan,
+    customer: CustomerId,
+    config: &PlanConfig,
+    policy: &Policy,
+) -> Result<History, RunError> {
+    Interpreter::new(plan, customer, config, Some(policy.clone())).run()
+}
+
+/// How many business days a delivery of a held order waits for a release.
+const HOLD_RETRIES: u8 = 20;
 
 struct Interpreter<'a> {
     plan: &'a CustomerPlan,
@@ -255,11 +481,16 @@ struct Interpreter<'a> {
 }
 
 impl<'a> Interpreter<'a> {
-    fn new(plan: &'a CustomerPlan, customer: CustomerId, config: &'a PlanConfig) -> Self {
+    fn new(
+        plan: &'a CustomerPlan,
+        customer: CustomerId,
+        config: &'a PlanConfig,
+        policy: Option<Policy>,
+    ) -> Self {
         Self {
             plan,
             config,
-            recorder: Recorder::new(customer, BusinessCalendar::default()),
+            recorder: Recorder::new(customer, BusinessCalendar::default(), policy),
             schedule: Schedule {
                 queue: BinaryHeap::new(),
                 intents: BTreeMap::new(),
@@ -281,7 +512,7 @@ impl<'a> Interpreter<'a> {
         self.recorder.customer.clone()
     }
 
-    fn run(mut self) -> Result<History, StepRejected> {
+    fn run(mut self) -> Result<History, RunError> {
         let calendar = self.recorder.calendar.clone();
         let start = next_business_day(&calendar, self.config.start);
         let t = self.plan.terms;
@@ -320,6 +551,7 @@ impl<'a> Interpreter<'a> {
                         cycle: index,
                         percent: 100,
                         part: 1,
+                        attempt: 0,
                     },
                 ),
                 DeliveryPlan::Partial { percent } => {
@@ -329,6 +561,7 @@ impl<'a> Interpreter<'a> {
                             cycle: index,
                             percent,
                             part: 1,
+                            attempt: 0,
                         },
                     );
                     self.schedule.push(
@@ -337,6 +570,7 @@ impl<'a> Interpreter<'a> {
                             cycle: index,
                             percent: 100,
                             part: 2,
+                            attempt: 0,
                         },
                     );
                 }
@@ -347,6 +581,7 @@ impl<'a> Interpreter<'a> {
                             cycle: index,
                             percent,
                             part: 1,
+                            attempt: 0,
                         },
                     );
                     self.schedule
@@ -363,22 +598,18 @@ impl<'a> Interpreter<'a> {
         Ok(self.recorder.into_history())
     }
 
-    fn execute(&mut self, at: DateTime<Utc>, command: Command) -> Result<(), StepRejected> {
+    fn execute(&mut self, at: DateTime<Utc>, command: Command) -> Result<(), RunError> {
         let step = self.recorder.steps.len();
         self.recorder
             .run(at, command.clone())
-            .map_err(|rejection| StepRejected {
-                step,
-                command: Box::new(command),
-                rejection,
-            })
+            .map_err(|failure| failure.at_step(step, &command))
     }
 
     fn order_id(cycle: usize) -> OrderId {
         OrderId::new(format!("O-{cycle}")).expect("valid id")
     }
 
-    fn perform(&mut self, at: DateTime<Utc>, intent: Intent) -> Result<(), StepRejected> {
+    fn perform(&mut self, at: DateTime<Utc>, intent: Intent) -> Result<(), RunError> {
         let account = &self.recorder.account;
         match intent {
             Intent::Place(cycle) => {
@@ -411,10 +642,28 @@ impl<'a> Interpreter<'a> {
                 cycle,
                 percent,
                 part,
+                attempt,
             } => {
                 let Some(order) = account.order(&Self::order_id(cycle)) else {
                     return Ok(());
                 };
+                let held = order.status == credence_aggregates::OrderStatus::Open
+                    && order.verdict == Some(Verdict::Hold);
+                if held && attempt < HOLD_RETRIES {
+                    // On credit hold: the goods wait for a release.
+                    let calendar = &self.recorder.calendar;
+                    let day = next_business_day(calendar, shift(calendar.local_date(at), 1));
+                    self.schedule.push(
+                        morning(day) + chrono::Duration::hours(2),
+                        Intent::Deliver {
+                            cycle,
+                            percent,
+                            part,
+                            attempt: attempt + 1,
+                        },
+                    );
+                    return Ok(());
+                }
                 if !order.is_accepted_open() {
                     return Ok(());
                 }

@@ -32,5 +32,7 @@ pub mod invariants;
 pub mod plan;
 pub mod strategy;
 
-pub use history::{History, Step, StepRejected, interpret};
+pub use history::{
+    EvaluationPoint, History, RunError, Step, StepRejected, interpret, interpret_with_policy,
+};
 pub use plan::{CustomerPlan, PayerBehaviour, PlanConfig};

@@ -1,8 +1,9 @@
 //! Generated histories are valid by construction and cover the behaviours.
 
 use credence_events::{CustomerId, Event};
+use credence_policies::Policy;
 use credence_testkit::plan::PlanConfig;
-use credence_testkit::{interpret, strategy};
+use credence_testkit::{interpret, interpret_with_policy, strategy};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -72,4 +73,48 @@ fn time_only_moves_forward() {
             Ok(())
         })
         .unwrap();
+}
+
+#[test]
+fn histories_with_a_policy_replay_with_zero_rejections() {
+    let config = PlanConfig::default();
+    let policy = Policy::default_policy();
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        ..Config::default()
+    });
+    let customer = CustomerId::new("C-1").unwrap();
+    let kinds = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    runner
+        .run(&strategy::plans(config.clone()), |plan| {
+            let history = interpret_with_policy(&plan, customer.clone(), &config, &policy)
+                .map_err(|e| TestCaseError::fail(format!("{e}\nplan: {plan:?}")))?;
+            let replayed = history
+                .replay()
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&replayed, &history.events);
+            for e in &history.events {
+                let name = match &e.event {
+                    Event::CreditDecided(d) => format!("CreditDecided {:?}", d.verdict),
+                    other => other.type_name().to_owned(),
+                };
+                kinds.borrow_mut().insert(name);
+            }
+            Ok(())
+        })
+        .unwrap();
+    for expected in [
+        "CreditDecided Accept",
+        "CreditDecided Hold",
+        "PriorityChanged",
+        "FulfilmentModeChanged",
+        "ReminderSent",
+        "DeliveryRecorded",
+    ] {
+        assert!(
+            kinds.borrow().contains(expected),
+            "no history produced {expected}: {:?}",
+            kinds.borrow()
+        );
+    }
 }
