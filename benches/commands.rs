@@ -1,0 +1,295 @@
+//! Command cost, side by side with cqrs-es 0.5.0 on the same workload.
+//!
+//! * `command_vs_history`: the cost of one command against a customer whose
+//!   stream already holds 10 … 100,000 events, through Credence's engine on
+//!   the memory store and through cqrs-es with its `MemStore`.
+//! * `commands_per_second`: 1,000 customers x 100 commands (the kit's
+//!   realistic mix, interleaved in business-time order), policy evaluation
+//!   included, through both.
+//!
+//! Run with: `cargo bench --bench commands` (cqrs-es's `MemStore` prints a
+//! line to stdout per load and per commit; redirect stdout, see
+//! BENCHMARKS.md). `CREDENCE_BENCH_QUICK=1` shrinks sizes and times.
+
+#![allow(missing_docs, clippy::disallowed_methods)]
+
+mod common;
+#[path = "common/ledger.rs"]
+mod ledger;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::mem_store::MemStore;
+use cqrs_es::{Aggregate, CqrsFramework, EventStore as _};
+use credence::Engine;
+use credence_aggregates::CustomerAccount;
+use credence_events::{
+    BusinessCalendar, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion,
+};
+use credence_store::{EventStore, ExpectedVersion, MemoryStore};
+use credence_testkit::Step;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ledger::{Ledger, LedgerCommand, translate};
+
+/// One customer prepared to `n` stored events: the commands that follow.
+struct Prepared {
+    prefix: Vec<NewEvent>,
+    prefix_steps: Vec<Step>,
+    rest: Vec<Step>,
+}
+
+/// Decides the kit's plan for customer `i` through the aggregate until the
+/// stream holds at least `n` events; the rest of the plan is the supply of
+/// measured commands.
+fn prepare(i: usize, n: usize) -> Prepared {
+    // The kit's plans average a little over one event per command; leave
+    // room for the measured commands.
+    let cycles = n / 3 + 600;
+    let history = common::history(i, cycles);
+    let calendar = BusinessCalendar::default();
+    let stream = StreamId::for_customer(&common::customer(i));
+    let mut account = CustomerAccount::new();
+    let mut prefix = Vec::new();
+    let mut steps = history.steps.into_iter();
+    let mut prefix_steps = Vec::new();
+    for step in steps.by_ref() {
+        let events = account
+            .decide(&step.command, step.at, &calendar)
+            .expect("the kit makes valid histories");
+        let occurred_at = step.command.occurred_at(step.at);
+        for event in events {
+            let version = StreamVersion(prefix.len() as u64 + 1);
+            let mut new = NewEvent::new(
+                EventId::from_u128(((i as u128 + 1) << 64) | u128::from(version.0)),
+                step.at,
+                event,
+            );
+            new.occurred_at = occurred_at;
+            account.apply(&new.clone().into_envelope(
+                stream.clone(),
+                version,
+                GlobalPosition(version.0),
+            ));
+            prefix.push(new);
+        }
+        prefix_steps.push(step);
+        if prefix.len() >= n {
+            break;
+        }
+    }
+    Prepared {
+        prefix,
+        prefix_steps,
+        rest: steps.collect(),
+    }
+}
+
+/// How many customers share the measured commands at history length `n`,
+/// so that the measurement grows each one's history by a few percent only.
+fn pool_size(n: usize) -> usize {
+    (common::pick(400_000, 20_000) / n).clamp(1, 200)
+}
+
+/// Customers at `n` events on a fresh engine, caches warm.
+struct CredencePool {
+    engine: Engine,
+    customers: Vec<Prepared>,
+    next: Vec<usize>,
+    executed: usize,
+}
+
+impl CredencePool {
+    fn new(prepared: &[Prepared]) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        for (i, p) in prepared.iter().enumerate() {
+            let stream = StreamId::for_customer(&common::customer(i));
+            for chunk in p.prefix.chunks(1000) {
+                store
+                    .append(&stream, ExpectedVersion::Any, chunk)
+                    .expect("memory appends");
+            }
+        }
+        let engine = Engine::new(
+            store,
+            credence_policies::Policy::default_policy(),
+            credence::EngineConfig::default(),
+        );
+        for i in 0..prepared.len() {
+            engine.account(&common::customer(i)).expect("registered");
+        }
+        Self {
+            engine,
+            customers: Vec::new(),
+            next: vec![0; prepared.len()],
+            executed: 0,
+        }
+    }
+}
+
+fn command_vs_history(c: &mut Criterion) {
+    let sizes: &[usize] = common::pick(&[10, 100, 1_000, 10_000, 100_000], &[10, 100, 1_000]);
+    let mut group = c.benchmark_group("command_vs_history");
+    group.throughput(Throughput::Elements(1));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    for &n in sizes {
+        let k = pool_size(n);
+        let prepared: Vec<Prepared> = (0..k).map(|i| prepare(i, n)).collect();
+        // Measured commands per customer before the pool is rebuilt: keeps
+        // each history within ~5 % (at least 3 commands) of `n`.
+        let budget = (n / 20).max(3);
+        let supply = prepared.iter().map(|p| p.rest.len()).min().unwrap_or(0);
+        assert!(supply >= budget, "plan too short for n = {n}");
+
+        // Credence: engine on the memory store.
+        let mut pool: Option<CredencePool> = None;
+        let mut rejected = 0usize;
+        group.bench_function(BenchmarkId::new("credence-memory", n), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    let rebuild = pool.as_ref().is_none_or(|p| p.executed >= budget * k);
+                    if rebuild {
+                        pool = Some(CredencePool::new(&prepared));
+                    }
+                    let p = pool.as_mut().expect("built");
+                    let c = p.executed % k;
+                    let step = &prepared[c].rest[p.next[c]];
+                    let start = Instant::now();
+                    let ok = common::run(&p.engine, step);
+                    elapsed += start.elapsed();
+                    rejected += usize::from(!ok);
+                    p.next[c] += 1;
+                    p.executed += 1;
+                }
+                elapsed
+            });
+        });
+        let _ = &pool.take().map(|p| p.customers);
+        if rejected > 0 {
+            eprintln!("command_vs_history/credence-memory/{n}: {rejected} commands rejected");
+        }
+
+        // cqrs-es: MemStore, the same commands translated.
+        let mut cqrs: Option<(MemStore<Ledger>, Vec<usize>, usize)> = None;
+        group.bench_function(BenchmarkId::new("cqrs-es-memstore", n), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    let rebuild = cqrs.as_ref().is_none_or(|c| c.2 >= budget * k);
+                    if rebuild {
+                        cqrs = Some((rt.block_on(ledger_pool(&prepared)), vec![0; k], 0));
+                    }
+                    let (store, next, executed) = cqrs.as_mut().expect("built");
+                    let c = *executed % k;
+                    let (id, command) = translate(&prepared[c].rest[next[c]].command);
+                    let framework = CqrsFramework::new(store.clone(), vec![], ());
+                    let start = Instant::now();
+                    let _ = rt.block_on(framework.execute(&id, command));
+                    elapsed += start.elapsed();
+                    next[c] += 1;
+                    *executed += 1;
+                }
+                elapsed
+            });
+        });
+    }
+    group.finish();
+}
+
+/// A cqrs-es `MemStore` with each prepared customer's prefix committed (in
+/// chunks of 1,000 commands: cqrs-es has no bulk import).
+async fn ledger_pool(prepared: &[Prepared]) -> MemStore<Ledger> {
+    let store = MemStore::<Ledger>::default();
+    for p in prepared {
+        for chunk in p.prefix_steps.chunks(1000) {
+            let id = translate(&chunk[0].command).0;
+            let mut context = store.load_aggregate(&id).await.expect("loads");
+            let sink = EventSink::<Ledger>::default();
+            for step in chunk {
+                let (_, command) = translate(&step.command);
+                let _ = cqrs_es::AggregateContext::aggregate(&mut context)
+                    .handle(command, &(), &sink)
+                    .await;
+            }
+            store
+                .commit(sink.collect().await, context, HashMap::new())
+                .await
+                .expect("commits");
+        }
+    }
+    store
+}
+
+fn commands_per_second(c: &mut Criterion) {
+    let (customers, per_customer) = common::pick((1_000, 100), (50, 40));
+    let workload = common::workload(customers, per_customer);
+    let total = workload.len();
+    let mut group = c.benchmark_group("commands_per_second");
+    group.throughput(Throughput::Elements(1));
+    let name = format!("{customers}x{per_customer}");
+
+    let mut state: Option<(Engine, usize)> = None;
+    let mut rejected = 0usize;
+    group.bench_function(BenchmarkId::new("credence-memory", &name), |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            let mut start = Instant::now();
+            for _ in 0..iters {
+                if state.as_ref().is_none_or(|s| s.1 == total) {
+                    elapsed += start.elapsed();
+                    state = Some((common::memory_engine(), 0));
+                    start = Instant::now();
+                }
+                let (engine, next) = state.as_mut().expect("built");
+                rejected += usize::from(!common::run(engine, &workload[*next]));
+                *next += 1;
+            }
+            elapsed + start.elapsed()
+        });
+    });
+    if rejected > 0 {
+        eprintln!("commands_per_second/credence-memory: {rejected} commands rejected");
+    }
+
+    let translated: Vec<(String, LedgerCommand)> =
+        workload.iter().map(|s| translate(&s.command)).collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut cqrs: Option<(CqrsFramework<Ledger, MemStore<Ledger>>, usize)> = None;
+    group.bench_function(BenchmarkId::new("cqrs-es-memstore", &name), |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            let mut start = Instant::now();
+            for _ in 0..iters {
+                if cqrs.as_ref().is_none_or(|s| s.1 == total) {
+                    elapsed += start.elapsed();
+                    cqrs = Some((CqrsFramework::new(MemStore::default(), vec![], ()), 0));
+                    start = Instant::now();
+                }
+                let (framework, next) = cqrs.as_mut().expect("built");
+                let (id, command) = &translated[*next];
+                let _ = rt.block_on(framework.execute(id, command.clone()));
+                *next += 1;
+            }
+            elapsed + start.elapsed()
+        });
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    common::criterion()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = command_vs_history, commands_per_second
+}
+criterion_main!(benches);
