@@ -238,3 +238,55 @@ pub fn customer_plan(config: PlanConfig) -> impl Strategy<Value = CustomerPlan> 
             cycles,
         })
 }
+
+impl CustomerPlan {
+    /// The same customer paying on time: every receivable on its due date,
+    /// payment orders that clear, no bounced payments, no broken promises.
+    /// Orders, deliveries and amounts are unchanged.
+    pub fn paying_on_time(&self) -> CustomerPlan {
+        let mut plan = self.clone();
+        plan.behaviour = PayerBehaviour::OnTime { early: 0 };
+        for cycle in &mut plan.cycles {
+            cycle.reversed = false;
+            cycle.clears = true;
+        }
+        plan
+    }
+
+    /// The same customer paying better, one step: a late payer pays half as
+    /// late (on time once that is under a day), an erratic payer is never
+    /// later than its due date, payment orders clear, a promise breaker pays
+    /// two days late without promising, an on-time payer a day earlier;
+    /// no payment bounces. Every receivable is paid no later than before.
+    /// Orders, deliveries and amounts are unchanged.
+    pub fn paying_earlier(&self) -> CustomerPlan {
+        let mut plan = self.clone();
+        plan.behaviour = match self.behaviour {
+            PayerBehaviour::OnTime { early } => PayerBehaviour::OnTime {
+                early: early.saturating_add(1).min(3),
+            },
+            PayerBehaviour::Late { days } if days >= 2 => PayerBehaviour::Late { days: days / 2 },
+            PayerBehaviour::Late { .. } => PayerBehaviour::OnTime { early: 0 },
+            PayerBehaviour::Erratic => PayerBehaviour::Erratic,
+            PayerBehaviour::ByPaymentOrder => PayerBehaviour::ByPaymentOrder,
+            PayerBehaviour::BreaksPromises => PayerBehaviour::Late { days: 2 },
+        };
+        for cycle in &mut plan.cycles {
+            cycle.jitter = cycle.jitter.min(0);
+            cycle.reversed = false;
+            cycle.clears = true;
+        }
+        plan
+    }
+}
+
+/// Plans of customers who always pay on time (on or before the due date,
+/// no bounced payments, payment orders that clear, no promises needed):
+/// the population of "no customer who always pays on time is ever refused".
+pub fn on_time_plan(config: PlanConfig) -> impl Strategy<Value = CustomerPlan> {
+    (customer_plan(config), 0u8..=3).prop_map(|(plan, early)| {
+        let mut plan = plan.paying_on_time();
+        plan.behaviour = PayerBehaviour::OnTime { early };
+        plan
+    })
+}
