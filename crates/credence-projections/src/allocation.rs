@@ -196,7 +196,7 @@ impl Projections {
                 quantity: *quantity,
             });
         }
-        let (queue, open_lines) = self.queue_with_lines(now);
+        let queue = self.service_queue(now);
         let mut tallies = vec![ItemTally::default(); self.item_names.len()];
         for (item, quantity) in stock {
             if let Some(number) = self.items.get(item) {
@@ -205,7 +205,7 @@ impl Projections {
             }
         }
         let mut pending: Vec<(AllocationPass, u32, OpenLine)> = Vec::new();
-        for (index, (entry, lines)) in queue.entries.iter().zip(&open_lines).enumerate() {
+        for (index, entry) in queue.entries.iter().enumerate() {
             let pass = match (entry.reason.tier, entry.reason.fulfilment) {
                 (ServiceTier::Held | ServiceTier::Refused, _) => AllocationPass::NotServed,
                 (ServiceTier::Residual, _) | (_, FulfilmentMode::Partial) => {
@@ -213,7 +213,7 @@ impl Projections {
                 }
                 _ => AllocationPass::Regular,
             };
-            for line in *lines {
+            for line in entry.lines() {
                 if pass != AllocationPass::NotServed {
                     if let Some(tally) = tallies.get_mut(line.item as usize) {
                         tally.demand += line.open;
@@ -246,7 +246,7 @@ impl Projections {
                 Some(AllocationLine {
                     queue_position: entry.position,
                     customer: entry.customer,
-                    order: &entry.order.id,
+                    order: entry.order,
                     item,
                     open,
                     allocated,

@@ -7,14 +7,14 @@
 //!   statistics and pending change notices, updated one event at a time.
 //!   Its queries take the business time `now`:
 //!   * [`customer_state`](Projections::customer_state): debt, overdue,
-//!     [aging](aging) with configurable buckets, exposure, limit headroom,
+//!     [aging] with configurable buckets, exposure, limit headroom,
 //!     effective discount / markup / bonus, priority, fulfilment mode,
 //!     credit hold, pending payment orders;
 //!   * [`service_queue`](Projections::service_queue): every open order in
 //!     [service order](queue) with the reason for each position;
 //!   * [`allocate`](Projections::allocate): a [scarce stock allocation](allocation)
 //!     with a reason per line;
-//!   * [`reminder_worklist`](Projections::reminder_worklist): [reminders](reminders)
+//!   * [`reminder_worklist`](Projections::reminder_worklist): [reminders]
 //!     due and not yet sent;
 //!   * [`manager_worklist`](Projections::manager_worklist): per manager,
 //!     overdue customers, missing delay explanations, promised dates coming

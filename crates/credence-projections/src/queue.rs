@@ -23,8 +23,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use credence_aggregates::Order;
-use credence_events::{CustomerId, FulfilmentMode, ItemId, OrderId, Priority, Verdict};
+use credence_events::{CustomerId, FulfilmentMode, ItemId, OrderId, Priority, Urgency, Verdict};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
@@ -116,34 +115,44 @@ impl fmt::Display for QueueReason {
     }
 }
 
-/// One open order in the queue, borrowed from the read models (the queue
-/// of 100,000 orders is built without copying an id).
+/// One open order in the queue, borrowing ids from the read models (the
+/// queue of 100,000 orders is built without copying an id or looking an
+/// order up).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct QueueEntry<'a> {
     /// 1-based place in the queue.
     pub position: usize,
     /// The customer.
     pub customer: &'a CustomerId,
-    /// The order, with its lines, requested delivery, urgency and the
-    /// verdict and mode decided for it.
-    pub order: &'a Order,
+    /// The order.
+    pub order: &'a OrderId,
+    /// When the customer wants it.
+    pub requested_delivery: DateTime<Utc>,
+    /// Business time it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// How urgently.
+    pub urgency: Urgency,
+    /// The verdict a credit decision gave the order, if any.
+    pub verdict: Option<Verdict>,
     /// Why it stands here.
     pub reason: QueueReason,
+    #[serde(skip)]
+    lines: &'a [OpenLine],
+    #[serde(skip)]
+    items: &'a [ItemId],
 }
 
 impl<'a> QueueEntry<'a> {
-    /// The order's id.
-    pub fn order_id(&self) -> &'a OrderId {
-        &self.order.id
-    }
-
     /// The lines still to deliver: item and open quantity.
     pub fn open_lines(&self) -> impl Iterator<Item = (&'a ItemId, Decimal)> + use<'a> {
-        self.order
-            .lines
+        let items = self.items;
+        self.lines
             .iter()
-            .map(|l| (&l.item, l.open_quantity()))
-            .filter(|(_, open)| *open > Decimal::ZERO)
+            .filter_map(move |l| Some((items.get(l.item as usize)?, l.open)))
+    }
+
+    pub(crate) fn lines(&self) -> &'a [OpenLine] {
+        self.lines
     }
 }
 
@@ -184,17 +193,13 @@ impl Projections {
     /// Cost: one pass over the open orders and a sort of integer keys; no
     /// history replay, no copies of ids.
     pub fn service_queue(&self, now: DateTime<Utc>) -> ServiceQueue<'_> {
-        self.queue_with_lines(now).0
+        self.queue(now)
     }
 
-    /// The service queue and, for each entry, its open lines.
-    pub(crate) fn queue_with_lines(
-        &self,
-        now: DateTime<Utc>,
-    ) -> (ServiceQueue<'_>, Vec<&[OpenLine]>) {
+    fn queue(&self, now: DateTime<Utc>) -> ServiceQueue<'_> {
         let today = self.config.calendar.local_date(now);
         let count = self.open_order_count();
-        let mut unsorted: Vec<(QueueEntry<'_>, &[OpenLine])> = Vec::with_capacity(count);
+        let mut unsorted: Vec<QueueEntry<'_>> = Vec::with_capacity(count);
         let mut keys: Vec<(SortKey, u32)> = Vec::with_capacity(count);
         // Streams and order ids are visited in (customer, order) order: the
         // sequence number is the final tie-break.
@@ -206,10 +211,7 @@ impl Projections {
                 continue;
             };
             let base = customer_key(&customer);
-            for (id, lines) in orders {
-                let Some(order) = entry.account.order(id) else {
-                    continue;
-                };
+            for (id, order) in orders {
                 let fulfilment = order.fulfilment.unwrap_or(customer.fulfilment);
                 let tier = match (order.verdict, fulfilment) {
                     (Some(Verdict::Refuse), _) | (_, FulfilmentMode::Refused) => {
@@ -229,38 +231,39 @@ impl Projections {
                     ),
                     sequence,
                 ));
-                unsorted.push((
-                    QueueEntry {
-                        position: 0,
-                        customer: customer.id,
-                        order,
-                        reason: QueueReason {
-                            tier,
-                            priority: customer.priority,
-                            average_days_late: customer.average_days_late,
-                            deferral_days: customer.deferral_days,
-                            overdue_debt: customer.overdue_debt,
-                            debt: customer.debt,
-                            max_days_past_due: customer.max_days_past_due,
-                            fulfilment,
-                        },
+                unsorted.push(QueueEntry {
+                    position: 0,
+                    customer: customer.id,
+                    order: id,
+                    requested_delivery: order.requested_delivery,
+                    placed_at: order.placed_at,
+                    urgency: order.urgency,
+                    verdict: order.verdict,
+                    lines: &order.lines,
+                    items: &self.item_names,
+                    reason: QueueReason {
+                        tier,
+                        priority: customer.priority,
+                        average_days_late: customer.average_days_late,
+                        deferral_days: customer.deferral_days,
+                        overdue_debt: customer.overdue_debt,
+                        debt: customer.debt,
+                        max_days_past_due: customer.max_days_past_due,
+                        fulfilment,
                     },
-                    lines.as_slice(),
-                ));
+                });
             }
         }
         keys.sort_unstable_by_key(|(key, _)| *key);
-        let mut entries = Vec::with_capacity(keys.len());
-        let mut lines = Vec::with_capacity(keys.len());
-        for (position, (_, index)) in keys.into_iter().enumerate() {
-            let (entry, open) = unsorted[index as usize];
-            entries.push(QueueEntry {
+        let entries = keys
+            .into_iter()
+            .enumerate()
+            .map(|(position, (_, index))| QueueEntry {
                 position: position + 1,
-                ..entry
-            });
-            lines.push(open);
-        }
-        (ServiceQueue { at: now, entries }, lines)
+                ..unsorted[index as usize]
+            })
+            .collect();
+        ServiceQueue { at: now, entries }
     }
 }
 

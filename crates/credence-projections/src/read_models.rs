@@ -37,13 +37,25 @@ pub struct Projections {
     pub(crate) customers: BTreeMap<StreamId, CustomerEntry>,
     /// Open orders by stream with their open lines as (item number, open
     /// quantity): what the service queue and the allocation walk.
-    pub(crate) open_orders: BTreeMap<StreamId, BTreeMap<OrderId, Vec<OpenLine>>>,
+    pub(crate) open_orders: BTreeMap<StreamId, BTreeMap<OrderId, OpenOrder>>,
     /// Item numbers: every item ever ordered, numbered in order of first
     /// appearance, so allocation compares numbers, not strings.
     pub(crate) items: BTreeMap<ItemId, u32>,
     /// Items by number.
     pub(crate) item_names: Vec<ItemId>,
     pub(crate) managers: BTreeMap<ManagerId, ManagerStatistics>,
+}
+
+/// What the service queue needs of an open order, kept beside the account
+/// so that the queue never looks orders up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OpenOrder {
+    pub(crate) lines: Vec<OpenLine>,
+    pub(crate) requested_delivery: chrono::DateTime<chrono::Utc>,
+    pub(crate) placed_at: chrono::DateTime<chrono::Utc>,
+    pub(crate) urgency: credence_events::Urgency,
+    pub(crate) verdict: Option<credence_events::Verdict>,
+    pub(crate) fulfilment: Option<credence_events::FulfilmentMode>,
 }
 
 /// An open order line: the item's number and the quantity still to deliver.
@@ -280,10 +292,18 @@ impl Projections {
                         }
                     })
                     .collect();
+                let summary = OpenOrder {
+                    lines,
+                    requested_delivery: open.requested_delivery,
+                    placed_at: open.placed_at,
+                    urgency: open.urgency,
+                    verdict: open.verdict,
+                    fulfilment: open.fulfilment,
+                };
                 self.open_orders
                     .entry(envelope.stream.clone())
                     .or_default()
-                    .insert(order.clone(), lines);
+                    .insert(order.clone(), summary);
             } else if let Some(orders) = self.open_orders.get_mut(&envelope.stream) {
                 orders.remove(order);
                 if orders.is_empty() {

@@ -380,6 +380,22 @@ proptest! {
         prop_assert_eq!(&copy.allocate(&stock, now).unwrap(), &plan);
 
         let queue = read.service_queue(now);
+        for entry in &queue.entries {
+            let order = read.account(entry.customer).unwrap().order(entry.order).unwrap();
+            prop_assert_eq!(order.status, OrderStatus::Open);
+            prop_assert_eq!(
+                (entry.requested_delivery, entry.placed_at, entry.verdict),
+                (order.requested_delivery, order.placed_at, order.verdict)
+            );
+            prop_assert_eq!(
+                entry.reason.fulfilment,
+                order.fulfilment.unwrap_or_else(|| read
+                    .account(entry.customer)
+                    .unwrap()
+                    .standing()
+                    .map_or(FulfilmentMode::Full, |s| s.fulfilment))
+            );
+        }
         let positions: Vec<usize> = queue.entries.iter().map(|e| e.position).collect();
         prop_assert_eq!(positions, (1..=queue.entries.len()).collect::<Vec<_>>());
         prop_assert!(queue.entries.windows(2).all(|w| w[0].reason.tier <= w[1].reason.tier));

@@ -38,7 +38,7 @@ fn check_queue(
             (
                 e.position,
                 e.customer.to_string(),
-                e.order.id.to_string(),
+                e.order.to_string(),
                 e.reason.tier,
             )
         })
@@ -413,7 +413,7 @@ fn same_day_order_from_a_poor_payer() {
         queue.entries[1].reason.to_string(),
         "has debt (overdue 95.00, 1 days past due); priority P3; no payment history; deferral 7 days; mode full"
     );
-    assert_eq!(queue.entries[1].order.urgency, Urgency::SameDay);
+    assert_eq!(queue.entries[1].urgency, Urgency::SameDay);
     let state = r.customer_state(&customer("POOR"), now).unwrap();
     assert_eq!(state.exposure, money("142.50"));
 
@@ -433,7 +433,7 @@ fn same_day_order_from_a_poor_payer() {
     );
     let r = read(&log);
     let queue = r.service_queue(now);
-    assert_eq!(queue.entries[1].order_id(), &order_id("P-2"));
+    assert_eq!(queue.entries[1].order, &order_id("P-2"));
     assert_eq!(
         queue.entries[1].reason.fulfilment,
         FulfilmentMode::CashOnDelivery
