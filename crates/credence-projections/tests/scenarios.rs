@@ -1016,3 +1016,154 @@ fn as_of_business_time_and_as_known_at() {
     assert_eq!(state.overdue_debt, money("0.00"));
     assert_eq!(state.priority, Priority(5));
 }
+
+/// Aging with edges of the caller's choice, and the stricter "nothing owed"
+/// reading of "without debt".
+#[test]
+fn aging_edges_and_no_debt_test_are_configurable() {
+    let mut log = Log::new();
+    log.at(at(2026, 10, 1))
+        .run(register(
+            "AGE",
+            "olena",
+            terms("10000", Deferral::calendar(0), "0"),
+        ))
+        .run(register(
+            "NEW",
+            "olena",
+            terms("10000", Deferral::calendar(30), "0"),
+        ))
+        .run(place(
+            "AGE",
+            "O-1",
+            &[("pump", 3, "100.00")],
+            at(2026, 10, 1),
+        ))
+        .run(deliver("AGE", "D-1", "O-1", &[("pump", 1)]));
+    log.at(at(2026, 10, 31))
+        .run(deliver("AGE", "D-2", "O-1", &[("pump", 1)]));
+    log.at(at(2026, 11, 17))
+        .run(deliver("AGE", "D-3", "O-1", &[("pump", 1)]))
+        .run(place(
+            "NEW",
+            "N-1",
+            &[("pump", 1, "100.00")],
+            at(2026, 11, 20),
+        ))
+        .run(deliver("NEW", "ND-1", "N-1", &[("pump", 1)]))
+        .run(place(
+            "NEW",
+            "N-2",
+            &[("pump", 1, "100.00")],
+            at(2026, 11, 21),
+        ))
+        .run(place(
+            "AGE",
+            "O-2",
+            &[("pump", 1, "100.00")],
+            at(2026, 11, 20),
+        ));
+    let config = ProjectionConfig {
+        aging: credence_projections::AgingBuckets::new(vec![1, 15, 45]).unwrap(),
+        ..ProjectionConfig::default()
+    };
+    let r = Projections::rebuild(config.clone(), &log.events).unwrap();
+    // On 20 Nov: D-1 is 50 days past due, D-2 20 days, D-3 3 days.
+    let state = r
+        .customer_state(&customer("AGE"), at(2026, 11, 20))
+        .unwrap();
+    let buckets: Vec<(String, Decimal, u64)> = state
+        .aging
+        .buckets
+        .iter()
+        .map(|b| (b.range.to_string(), b.amount, b.receivables))
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            ("1-14".to_string(), dec("100.00"), 1),
+            ("15-44".to_string(), dec("100.00"), 1),
+            ("45+".to_string(), dec("100.00"), 1),
+        ]
+    );
+    assert_eq!(state.max_days_past_due, 50);
+    // NEW owes 100.00, due in 30 days: without debt by default, with debt
+    // when "without debt" means nothing owed.
+    check_queue(
+        &r,
+        at(2026, 11, 20),
+        &[
+            (1, "NEW", "N-2", ServiceTier::NoDebt),
+            (2, "AGE", "O-2", ServiceTier::Debt),
+        ],
+    );
+    let strict = Projections::rebuild(
+        ProjectionConfig {
+            no_debt: credence_projections::NoDebtTest::NothingOwed,
+            ..config
+        },
+        &log.events,
+    )
+    .unwrap();
+    // Both have debt now; AGE's shorter deferral (0 days) puts it first.
+    check_queue(
+        &strict,
+        at(2026, 11, 20),
+        &[
+            (1, "AGE", "O-2", ServiceTier::Debt),
+            (2, "NEW", "N-2", ServiceTier::Debt),
+        ],
+    );
+}
+
+/// A policy's own reminder schedule plugs in; sent reminders stay out.
+#[test]
+fn a_custom_reminder_schedule_plugs_in() {
+    let mut log = Log::new();
+    log.at(at(2026, 11, 2))
+        .run(register(
+            "HOOK",
+            "olena",
+            terms("1000", Deferral::calendar(7), "0"),
+        ))
+        .run(place(
+            "HOOK",
+            "O-1",
+            &[("pump", 1, "100.00")],
+            at(2026, 11, 2),
+        ))
+        .run(deliver("HOOK", "D-1", "O-1", &[("pump", 1)]))
+        .run(SendReminder {
+            customer: customer("HOOK"),
+            reminder: ReminderId::new("R-1").unwrap(),
+            kind: ReminderKind::Overdue,
+            recipient: Recipient::Customer,
+            level: 1,
+            receivables: vec![rid("D-1")],
+            message: "pay".into(),
+        });
+    let r = read(&log);
+    let due = r.reminder_worklist_with(at(2026, 11, 20), |account, _| {
+        [1u8, 2]
+            .into_iter()
+            .filter_map(|level| {
+                let profile = account.profile()?;
+                Some(credence_projections::DueReminder {
+                    customer: profile.customer.clone(),
+                    manager: profile.manager.clone(),
+                    key: credence_aggregates::ReminderKey {
+                        kind: ReminderKind::Overdue,
+                        recipient: Recipient::Customer,
+                        level,
+                        receivable: Some(rid("D-1")),
+                    },
+                    receivables: vec![rid("D-1")],
+                    reason: format!("level {level}"),
+                    decision: None,
+                })
+            })
+            .collect()
+    });
+    let reasons: Vec<&str> = due.iter().map(|d| d.reason.as_str()).collect();
+    assert_eq!(reasons, ["level 2"]);
+}
