@@ -161,17 +161,29 @@ impl History {
     ///
     /// [`RunError`] for the first step that fails.
     pub fn replay(&self) -> Result<Vec<EventEnvelope>, RunError> {
+        Ok(self.prefix(self.steps.len())?.events)
+    }
+
+    /// The history of the first `steps` steps alone, run again (with the
+    /// policy, if any): still a valid history, since time only moves
+    /// forward. Used to cut a counterexample after the step that breaks a
+    /// property.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError`] for the first step that fails.
+    pub fn prefix(&self, steps: usize) -> Result<History, RunError> {
         let mut recorder = Recorder::new(
             self.customer.clone(),
             self.calendar.clone(),
             self.policy.clone(),
         );
-        for (index, step) in self.steps.iter().enumerate() {
+        for (index, step) in self.steps.iter().take(steps).enumerate() {
             recorder
                 .run(step.at, step.command.clone())
                 .map_err(|failure| failure.at_step(index, &step.command))?;
         }
-        Ok(recorder.events)
+        Ok(recorder.into_history())
     }
 }
 

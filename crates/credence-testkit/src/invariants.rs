@@ -234,6 +234,9 @@ pub fn explanation(event: &Event) -> Option<&Explanation> {
     }
 }
 
+/// An invariant of a history.
+pub type Invariant = fn(&History) -> Result<(), String>;
+
 /// All the invariants of a policy's decisions on `history`:
 /// [`decisions_are_deterministic`], [`decisions_depend_only_on_the_past`],
 /// [`explanations_point_at_earlier_events`] and
@@ -246,7 +249,7 @@ pub fn explanation(event: &Event) -> Option<&Explanation> {
 ///
 /// The first broken invariant, named.
 pub fn policy_invariants(history: &History) -> Result<(), String> {
-    let checks: [(&str, fn(&History) -> Result<(), String>); 9] = [
+    let checks: [(&str, Invariant); 9] = [
         ("decisions are deterministic", decisions_are_deterministic),
         (
             "decisions depend only on the past",

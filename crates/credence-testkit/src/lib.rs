@@ -30,6 +30,7 @@
 pub mod history;
 pub mod invariants;
 pub mod plan;
+pub mod report;
 pub mod strategy;
 
 pub use history::{
