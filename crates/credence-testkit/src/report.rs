@@ -204,6 +204,22 @@ pub fn save_jsonl(history: &History, path: &Path) -> std::io::Result<()> {
     std::fs::write(path, to_jsonl(history))
 }
 
+/// Saves `policy`'s JSON document at `path`, so that `credence replay` and
+/// `what-if` can load it (copy it into the data directory's `policies/`).
+/// A policy extended with Rust rules or fact providers saves its JSON part
+/// only: the CLI cannot run the Rust code.
+///
+/// # Errors
+///
+/// The IO error.
+pub fn save_policy(policy: &Policy, path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(policy.document()).map_err(std::io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
 /// Where counterexamples go when [`OUT_DIR_VAR`] is unset:
 /// `credence-testkit` in the cargo target directory of the running test
 /// (found from the test binary's path), else `target/credence-testkit`.
@@ -232,7 +248,8 @@ pub struct Counterexample {
     pub history: History,
     /// The plan it was interpreted from, when the check ran over plans.
     pub plan: Option<CustomerPlan>,
-    /// Where the history was saved as JSON lines, or why it could not be.
+    /// Where the history was saved as JSON lines (its policy's document
+    /// beside it, `<name>.policy.json`), or why it could not be.
     pub file: Result<PathBuf, String>,
 }
 
@@ -244,12 +261,22 @@ impl fmt::Display for Counterexample {
             writeln!(f, "plan: {plan:?}\n")?;
         }
         match &self.file {
-            Ok(path) => write!(
-                f,
-                "saved as JSON lines: {}\nreplay it with: credence import {}",
-                path.display(),
-                path.display()
-            ),
+            Ok(path) => {
+                write!(
+                    f,
+                    "saved as JSON lines: {}\nreplay it with: credence import {}",
+                    path.display(),
+                    path.display()
+                )?;
+                if self.history.policy.is_some() {
+                    write!(
+                        f,
+                        "\nthe policy is saved beside it: {} (copy it into the data directory's policies/ for credence replay)",
+                        path.with_extension("policy.json").display()
+                    )?;
+                }
+                Ok(())
+            }
             Err(e) => write!(f, "could not save the history: {e}"),
         }
     }
@@ -344,9 +371,15 @@ impl Check {
         plan: Option<CustomerPlan>,
     ) -> Box<Counterexample> {
         let path = self.file();
-        let file = save_jsonl(&history, &path)
+        let mut file = save_jsonl(&history, &path)
             .map(|()| path.clone())
             .map_err(|e| format!("{}: {e}", path.display()));
+        if let (Ok(_), Some(policy)) = (&file, &history.policy) {
+            let policy_path = path.with_extension("policy.json");
+            if let Err(e) = save_policy(policy, &policy_path) {
+                file = Err(format!("{}: {e}", policy_path.display()));
+            }
+        }
         Box::new(Counterexample {
             name: self.name.clone(),
             message,
