@@ -7,9 +7,19 @@
 //!   order cycles, partial deliveries, payment orders that may never clear,
 //!   broken promises, overpayments, reversals);
 //! * [`history`]: a plan interpreted into timed commands and the events they
-//!   record, valid by construction;
-//! * [`strategy`]: ready-made proptest strategies of histories;
-//! * [`invariants`]: reusable checks that return a readable error.
+//!   record, valid by construction; with a policy
+//!   ([`interpret_with_policy`]), the policy's decisions recorded as the
+//!   engine records them;
+//! * [`strategy`]: ready-made proptest strategies of plans and histories;
+//! * [`invariants`]: reusable checks that return a readable error, for any
+//!   history and for a policy's decisions (determinism, past only,
+//!   explanations, replay, monotonicity);
+//! * [`report`]: a failing history as a timeline and as a JSON lines file
+//!   `credence import` reads, and [`report::Check`], a property runner that
+//!   reports the shrunk counterexample that way.
+//!
+//! `docs/testing-policies.md` walks through testing a JSON policy and a
+//! Rust rule.
 //!
 //! ```
 //! use credence_testkit::{invariants, strategy};
@@ -20,10 +30,31 @@
 //! });
 //! ```
 //!
+//! Testing your own policy ("no customer who always pays on time is ever
+//! refused"):
+//!
+//! ```
+//! use credence_policies::Policy;
+//! use credence_testkit::report::Check;
+//! use credence_testkit::{PlanConfig, invariants, strategy};
+//!
+//! let config = PlanConfig { cycles: 1..=3, ..PlanConfig::default() };
+//! Check::new("on-time payers are never refused").cases(8).assert_histories(
+//!     strategy::histories_of(
+//!         strategy::on_time_plans(config.clone()),
+//!         config,
+//!         Policy::default_policy(),
+//!     ),
+//!     invariants::never_refused,
+//! );
+//! ```
+//!
 //! # Invariants of the kit
 //!
 //! * Generated histories are valid: replaying their steps through the
-//!   aggregate rejects nothing (tested on thousands of histories).
+//!   aggregate rejects nothing (tested on thousands of histories), with or
+//!   without a policy's decisions (a held order's delivery waits for its
+//!   release, a refused order is never delivered).
 //! * Generation is deterministic given proptest's seed; time only moves
 //!   forward, through business days.
 

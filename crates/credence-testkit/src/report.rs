@@ -237,7 +237,8 @@ pub fn default_out_dir() -> PathBuf {
 }
 
 /// A property that failed, with its shrunk history: proptest's smallest
-/// case, cut after the first step at which the property fails.
+/// case; for a property of histories, cut after the first step at which the
+/// property fails.
 #[derive(Debug, Clone)]
 pub struct Counterexample {
     /// The property's name.
@@ -450,9 +451,9 @@ impl Check {
         match result {
             Ok(()) => Ok(()),
             Err(TestError::Fail(reason, plan)) => {
+                // The property reads the plan, so the history is not cut.
                 let history = interpret(&plan).unwrap_or_else(|_| empty_history());
-                let (message, history) =
-                    shortest_prefix(reason.message().to_owned(), history, |h| property(&plan, h));
+                let message = reason.message().to_owned();
                 Err(self.counterexample(message, history, Some(plan)))
             }
             Err(TestError::Abort(reason)) => Err(self.counterexample(
