@@ -45,9 +45,9 @@ struct Prepared {
 /// stream holds at least `n` events; the rest of the plan is the supply of
 /// measured commands.
 fn prepare(i: usize, n: usize) -> Prepared {
-    // The kit's plans average a little over one event per command; leave
-    // room for the measured commands.
-    let cycles = n / 3 + 600;
+    // The kit's plans average about 3.3 commands and events per cycle;
+    // leave room for the measured commands (see `budget`).
+    let cycles = n / 3 + n / 30 + 12;
     let history = common::history(i, cycles);
     let calendar = BusinessCalendar::default();
     let stream = StreamId::for_customer(&common::customer(i));

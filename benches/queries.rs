@@ -1,2 +1,284 @@
-//! stub
-fn main() {}
+//! Queries: as-of state, what-if of a changed policy, the service queue and
+//! scarce stock allocation, and the memory held by customer state and
+//! projections.
+//!
+//! * `as_of_query`: one customer with 1k … 100k events; the engine's
+//!   `account_as_of` (business time, half-way through the history) and the
+//!   projections' `AsOfIndex::state` (snapshot index).
+//! * `what_if`: `Engine::what_if` of a changed policy over the whole log
+//!   (customers of ~130 events recorded through the engine).
+//! * `service_queue`, `stock_allocation`: 1k … 100k open orders.
+//! * `memory_state`: builds `Projections` (every customer's account and
+//!   the read models) for many small customers; the growth of the resident
+//!   set is printed (`memory_state/...: N bytes`).
+//!
+//! Run with: `cargo bench --bench queries`. `CREDENCE_BENCH_QUICK=1`
+//! shrinks sizes and times.
+
+#![allow(missing_docs, clippy::disallowed_methods)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use credence::{AsOf, Engine, EngineConfig};
+use credence_aggregates::Command;
+use credence_events::{EventEnvelope, GlobalPosition, ItemId};
+use credence_policies::Policy;
+use credence_projections::{AsOfIndex, Projection, ProjectionConfig, Projections};
+use credence_store::{EventStore, ExpectedVersion, MemoryStore};
+use credence_testkit::Step;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
+use rust_decimal::Decimal;
+
+/// The resident set size of this process in bytes (Linux `/proc`), 0
+/// elsewhere. Deltas of it measure what a structure holds, to within the
+/// allocator's slack.
+fn live() -> isize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<isize>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// One customer's kit history cut to `n` events.
+fn long_history(n: usize) -> Vec<EventEnvelope> {
+    let history = common::history(0, n / 3 + 10);
+    let mut events = history.events;
+    events.truncate(n);
+    events
+}
+
+fn as_of_query(c: &mut Criterion) {
+    let sizes: &[usize] = common::pick(&[1_000, 10_000, 100_000], &[1_000, 10_000]);
+    let mut group = c.benchmark_group("as_of_query");
+    group.throughput(Throughput::Elements(1));
+    for &n in sizes {
+        let events = long_history(n);
+        let customer = common::customer(0);
+        let middle = events[events.len() / 2].occurred_at;
+        let store = Arc::new(MemoryStore::new());
+        for chunk in events.chunks(1000) {
+            let new: Vec<_> = chunk.iter().map(EventEnvelope::to_new_event).collect();
+            store
+                .append(&events[0].stream, ExpectedVersion::Any, &new)
+                .expect("appends");
+        }
+        let engine = Engine::new(store, Policy::default_policy(), EngineConfig::default());
+        group.bench_function(BenchmarkId::new("engine-account-as-of", n), |b| {
+            b.iter(|| {
+                engine
+                    .account_as_of(&customer, AsOf::Business(middle))
+                    .expect("registered")
+            });
+        });
+        let index = AsOfIndex::rebuild(AsOfIndex::DEFAULT_INTERVAL, &events).expect("indexes");
+        group.bench_function(BenchmarkId::new("projections-asof-index", n), |b| {
+            b.iter(|| {
+                index
+                    .state(&customer, credence_projections::AsOf::business(middle))
+                    .expect("registered")
+            });
+        });
+    }
+    group.finish();
+}
+
+/// An engine on the memory store that ran `customers` x `commands` of the
+/// kit's workload.
+fn engine_with(workload: &[Step]) -> Engine {
+    let engine = common::memory_engine();
+    for step in workload {
+        common::run(&engine, step);
+    }
+    engine
+}
+
+/// The default policy with one rule changed: customers overdue by more than
+/// a business day keep full fulfilment.
+fn lenient_policy() -> Policy {
+    let mut lenient = Policy::default_policy().document().clone();
+    lenient["id"] = "lenient".into();
+    for rule in lenient["rules"].as_array_mut().expect("rules") {
+        if rule["id"] == "residual-overdue-over-1-business-day" {
+            rule["then"]["fulfilment"] = "full".into();
+            rule["then"]["service_warning"] = false.into();
+        }
+    }
+    Policy::from_json(&lenient.to_string()).expect("valid policy")
+}
+
+fn what_if(c: &mut Criterion) {
+    let sizes: &[usize] = common::pick(&[100, 1_000, 7_700], &[20, 100]);
+    let mut group = c.benchmark_group("what_if");
+    group.sample_size(10);
+    let candidate = lenient_policy();
+    for &customers in sizes {
+        let engine = engine_with(&common::workload(customers, 100));
+        let events = engine.store().head().expect("head").0;
+        group.throughput(Throughput::Elements(events));
+        group.bench_function(
+            BenchmarkId::new(
+                "engine-what-if",
+                format!("{customers}-customers-{events}-events"),
+            ),
+            |b| {
+                b.iter(|| {
+                    engine
+                        .what_if(&candidate, None)
+                        .expect("what-if runs")
+                        .len()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+/// Projections over `customers` customers with `orders` open orders each
+/// (registered and ordered through the engine: credit decisions included).
+fn open_orders(customers: usize, orders: usize) -> (Projections, DateTime<Utc>) {
+    let workload: Vec<Step> = common::workload(customers, orders * 4)
+        .into_iter()
+        .filter(|s| {
+            matches!(
+                s.command,
+                Command::RegisterCustomer(_) | Command::PlaceOrder(_)
+            )
+        })
+        .collect();
+    let now = workload.last().expect("some commands").at;
+    let engine = engine_with(&workload);
+    let log = engine.global_log().expect("reads");
+    let projections =
+        Projections::rebuild(ProjectionConfig::default(), &log).expect("projections build");
+    (projections, now)
+}
+
+fn service_queue_and_allocation(c: &mut Criterion) {
+    let sizes: &[(usize, usize)] = common::pick(
+        &[(100, 10), (1_000, 10), (1_000, 100)],
+        &[(10, 10), (100, 10)],
+    );
+    let mut queue_group = c.benchmark_group("service_queue");
+    let mut built = Vec::new();
+    for &(customers, orders) in sizes {
+        let (projections, now) = open_orders(customers, orders);
+        let open = projections.open_order_count();
+        queue_group.throughput(Throughput::Elements(open as u64));
+        queue_group.bench_function(BenchmarkId::new("open-orders", open), |b| {
+            b.iter(|| black_box(projections.service_queue(now).entries.len()));
+        });
+        built.push((projections, now, open));
+    }
+    queue_group.finish();
+    let mut allocation_group = c.benchmark_group("stock_allocation");
+    for (projections, now, open) in &built {
+        // Half of each item's open demand is on hand: scarce.
+        let mut demand: BTreeMap<ItemId, Decimal> = BTreeMap::new();
+        let queue = projections.service_queue(*now);
+        let plan = projections
+            .allocate(&BTreeMap::new(), *now)
+            .expect("allocates");
+        for line in &plan.lines {
+            *demand.entry(line.item.clone()).or_default() += line.open;
+        }
+        drop(queue);
+        let stock: BTreeMap<ItemId, Decimal> = demand
+            .into_iter()
+            .map(|(item, q)| (item, (q / Decimal::TWO).floor()))
+            .collect();
+        drop(plan);
+        allocation_group.throughput(Throughput::Elements(*open as u64));
+        allocation_group.bench_function(BenchmarkId::new("open-orders", open), |b| {
+            b.iter(|| {
+                black_box(
+                    projections
+                        .allocate(&stock, *now)
+                        .expect("allocates")
+                        .lines
+                        .len(),
+                )
+            });
+        });
+    }
+    allocation_group.finish();
+}
+
+/// Run in a child process (a fresh heap): builds `Projections` for
+/// `customers` customers, feeding each generated history and dropping it,
+/// and prints the growth of the resident set (an upper bound of what the
+/// projections hold: it includes the allocator's slack).
+fn memory_child(customers: usize) {
+    let before = live();
+    let mut projections = Projections::new(ProjectionConfig::default());
+    let mut position = 0u64;
+    for i in 0..customers {
+        for mut e in common::history(i, 3).events {
+            position += 1;
+            e.position = GlobalPosition(position);
+            projections.apply(&e).expect("applies");
+        }
+    }
+    let held = live() - before;
+    eprintln!(
+        "memory_state/{customers}-customers: {position} events, Projections ({} accounts) hold at most {held} bytes ({:.0} bytes/customer, {:.1} MB resident growth)",
+        projections.customer_count(),
+        held as f64 / customers as f64,
+        held as f64 / 1e6
+    );
+}
+
+fn memory_state(c: &mut Criterion) {
+    let customers = common::pick(100_000, 2_000);
+    let status = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .env("CREDENCE_BENCH_MEMORY_CHILD", customers.to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("child runs");
+    assert!(status.success(), "memory child failed");
+    let mut events = Vec::new();
+    for i in 0..common::pick(10_000, 1_000) {
+        events.extend(common::history(i, 3).events);
+    }
+    for (k, e) in events.iter_mut().enumerate() {
+        e.position = GlobalPosition(k as u64 + 1);
+    }
+    let mut group = c.benchmark_group("memory_state");
+    group.throughput(Throughput::Elements(events.len() as u64));
+    group.bench_function(
+        BenchmarkId::new("projections-rebuild", format!("{}-events", events.len())),
+        |b| {
+            b.iter(|| {
+                Projections::rebuild(ProjectionConfig::default(), &events)
+                    .expect("projections build")
+                    .customer_count()
+            });
+        },
+    );
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = as_of_query, what_if, service_queue_and_allocation, memory_state
+}
+
+fn main() {
+    if let Some(customers) = std::env::var_os("CREDENCE_BENCH_MEMORY_CHILD") {
+        let customers = customers.to_str().and_then(|s| s.parse().ok()).unwrap_or(1);
+        memory_child(customers);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
