@@ -20,7 +20,6 @@
 //! models, the stock and `now`: the same inputs give the same plan.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use chrono::{DateTime, Utc};
 use credence_events::{CustomerId, FulfilmentMode, ItemId, OrderId};
@@ -28,7 +27,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
-use crate::queue::{QueueReason, ServiceTier};
+use crate::queue::{ServiceQueue, ServiceTier};
 use crate::read_models::{OpenLine, Projections};
 
 /// Which pass served a line.
@@ -57,7 +56,10 @@ pub enum AllocationOutcome {
     NotServed,
 }
 
-/// Why a line got what it got.
+/// Why a line got what it got (with the item's totals in
+/// [`AllocationPlan::items`] and the order's place in
+/// [`AllocationPlan::queue`]; [`AllocationPlan::explain`] puts them in a
+/// sentence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocationReason {
     /// The pass that served it.
@@ -66,54 +68,6 @@ pub struct AllocationReason {
     pub outcome: AllocationOutcome,
     /// Stock of the item left when its turn came.
     pub available: Decimal,
-    /// Total open quantity of the item over every line that is served.
-    pub demand: Decimal,
-    /// Stock of the item on hand before allocation.
-    pub on_hand: Decimal,
-    /// Why its order stands where it does in the service queue.
-    pub queue: QueueReason,
-}
-
-impl AllocationReason {
-    /// True when the item is scarce: served demand exceeds the stock.
-    pub fn scarce(&self) -> bool {
-        self.demand > self.on_hand
-    }
-}
-
-impl fmt::Display for AllocationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.outcome, self.pass) {
-            (AllocationOutcome::NotServed, _) => {
-                write!(f, "not served: {}", self.queue.tier)?;
-                return Ok(());
-            }
-            (_, _) if !self.scarce() => write!(
-                f,
-                "stock {} covers all demand {}",
-                self.on_hand, self.demand
-            )?,
-            (AllocationOutcome::Full, AllocationPass::Regular) => {
-                write!(f, "served in queue order; {} left", self.available)?;
-            }
-            (_, AllocationPass::Regular) => write!(
-                f,
-                "scarce: only {} left after customers ranked ahead",
-                self.available
-            )?,
-            (_, _) if self.queue.fulfilment == FulfilmentMode::Partial => write!(
-                f,
-                "partial mode: scarce item withheld until others are served; {} left",
-                self.available
-            )?,
-            (_, _) => write!(
-                f,
-                "residual mode: served from what was left ({})",
-                self.available
-            )?,
-        }
-        write!(f, " [{}]", self.queue)
-    }
 }
 
 /// One order line's share of the stock, borrowing ids from the read models.
@@ -142,28 +96,94 @@ impl AllocationLine<'_> {
     }
 }
 
+/// One item's totals in a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemAllocation {
+    /// Stock on hand before allocation (zero for an item not in the stock).
+    pub on_hand: Decimal,
+    /// Open quantity over every line that is served.
+    pub demand: Decimal,
+    /// Allocated in total.
+    pub allocated: Decimal,
+    /// Left after allocation.
+    pub remaining: Decimal,
+}
+
+impl ItemAllocation {
+    /// True when the item is scarce: served demand exceeds the stock.
+    pub fn scarce(&self) -> bool {
+        self.demand > self.on_hand
+    }
+}
+
 /// An allocation of stock over the open orders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AllocationPlan<'a> {
     /// The business time the plan was made for.
     pub at: DateTime<Utc>,
+    /// The service queue the plan followed.
+    pub queue: ServiceQueue<'a>,
     /// The lines in allocation order: regular pass, residual pass, then the
     /// lines not served; within each, service-queue order.
     pub lines: Vec<AllocationLine<'a>>,
-    /// Stock left per item (every item of the stock list).
-    pub remaining: BTreeMap<ItemId, Decimal>,
+    /// Totals per item: every item of the stock and every item ordered.
+    pub items: BTreeMap<ItemId, ItemAllocation>,
 }
 
 impl AllocationPlan<'_> {
-    /// Total allocated per item.
+    /// Total allocated per item that got anything.
     pub fn allocated(&self) -> BTreeMap<ItemId, Decimal> {
-        let mut totals: BTreeMap<ItemId, Decimal> = BTreeMap::new();
-        for line in &self.lines {
-            if line.allocated > Decimal::ZERO {
-                *totals.entry(line.item.clone()).or_default() += line.allocated;
+        self.items
+            .iter()
+            .filter(|(_, a)| a.allocated > Decimal::ZERO)
+            .map(|(item, a)| (item.clone(), a.allocated))
+            .collect()
+    }
+
+    /// Stock left per item.
+    pub fn remaining(&self) -> BTreeMap<ItemId, Decimal> {
+        self.items
+            .iter()
+            .map(|(item, a)| (item.clone(), a.remaining))
+            .collect()
+    }
+
+    /// Why `line` got what it got, in a sentence for people: "scarce: only 1
+    /// left after customers ranked ahead [has debt (overdue 80.00, 2 days
+    /// past due); …]".
+    pub fn explain(&self, line: &AllocationLine<'_>) -> String {
+        let item = self.items.get(line.item).copied().unwrap_or_default();
+        let queue = line
+            .queue_position
+            .checked_sub(1)
+            .and_then(|i| self.queue.entries.get(i))
+            .map(|e| e.reason);
+        let Some(queue) = queue else {
+            return String::from("not in the service queue");
+        };
+        let reason = &line.reason;
+        let head = match (reason.outcome, reason.pass) {
+            (AllocationOutcome::NotServed, _) => return format!("not served: {}", queue.tier),
+            (_, _) if !item.scarce() => {
+                format!("stock {} covers all demand {}", item.on_hand, item.demand)
             }
-        }
-        totals
+            (AllocationOutcome::Full, AllocationPass::Regular) => {
+                format!("served in queue order; {} left", reason.available)
+            }
+            (_, AllocationPass::Regular) => format!(
+                "scarce: only {} left after customers ranked ahead",
+                reason.available
+            ),
+            (_, _) if queue.fulfilment == FulfilmentMode::Partial => format!(
+                "partial mode: scarce item withheld until others are served; {} left",
+                reason.available
+            ),
+            (_, _) => format!(
+                "residual mode: served from what was left ({})",
+                reason.available
+            ),
+        };
+        format!("{head} [{queue}]")
     }
 }
 
@@ -254,27 +274,42 @@ impl Projections {
                         pass,
                         outcome,
                         available,
-                        demand: tally.demand,
-                        on_hand: tally.on_hand,
-                        queue: entry.reason,
                     },
                 })
             })
             .collect();
+        let mut items: BTreeMap<ItemId, ItemAllocation> = stock
+            .iter()
+            .map(|(item, on_hand)| {
+                let tally = self.items.get(item).and_then(|n| tallies.get(*n as usize));
+                (
+                    item.clone(),
+                    ItemAllocation {
+                        on_hand: *on_hand,
+                        demand: tally.map_or(Decimal::ZERO, |t| t.demand),
+                        allocated: tally.map_or(Decimal::ZERO, |t| t.on_hand - t.left),
+                        remaining: tally.map_or(*on_hand, |t| t.left),
+                    },
+                )
+            })
+            .collect();
+        for (number, tally) in tallies.iter().enumerate() {
+            if tally.demand > Decimal::ZERO {
+                if let Some(item) = self.item_names.get(number) {
+                    items.entry(item.clone()).or_insert(ItemAllocation {
+                        on_hand: Decimal::ZERO,
+                        demand: tally.demand,
+                        allocated: Decimal::ZERO,
+                        remaining: Decimal::ZERO,
+                    });
+                }
+            }
+        }
         Ok(AllocationPlan {
             at: now,
+            queue,
             lines,
-            remaining: stock
-                .iter()
-                .map(|(item, on_hand)| {
-                    let left = self
-                        .items
-                        .get(item)
-                        .and_then(|n| tallies.get(*n as usize))
-                        .map_or(*on_hand, |t| t.left);
-                    (item.clone(), left)
-                })
-                .collect(),
+            items,
         })
     }
 }

@@ -68,6 +68,7 @@ pub mod stats;
 pub use aging::{Aging, AgingBucket, AgingBuckets, BucketRange};
 pub use allocation::{
     AllocationLine, AllocationOutcome, AllocationPass, AllocationPlan, AllocationReason,
+    ItemAllocation,
 };
 pub use asof::{AsOf, AsOfIndex};
 pub use config::{NoDebtTest, ProjectionConfig, ReminderSchedule};

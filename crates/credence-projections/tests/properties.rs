@@ -360,16 +360,18 @@ proptest! {
             if line.reason.pass == AllocationPass::NotServed {
                 prop_assert_eq!(line.allocated, Decimal::ZERO);
             }
+            let tier = plan.queue.entries[line.queue_position - 1].reason.tier;
             if line.reason.pass == AllocationPass::Regular {
-                prop_assert!(line.reason.queue.tier >= last_regular_tier);
-                last_regular_tier = line.reason.queue.tier;
+                prop_assert!(tier >= last_regular_tier);
+                last_regular_tier = tier;
             }
             *given.entry(&line.item).or_default() += line.allocated;
         }
         for (item, on_hand) in &stock {
             let allocated = given.get(item).copied().unwrap_or_default();
             prop_assert!(allocated <= *on_hand);
-            prop_assert_eq!(plan.remaining[item], *on_hand - allocated);
+            prop_assert_eq!(plan.items[item].remaining, *on_hand - allocated);
+            prop_assert_eq!(plan.items[item].allocated, allocated);
         }
         for item in given.keys() {
             prop_assert!(stock.contains_key(*item) || given[item].is_zero());

@@ -321,10 +321,10 @@ fn weekly_cartridges() {
         ],
     );
     assert_eq!(
-        plan.lines[1].reason.to_string(),
+        plan.explain(&plan.lines[1]),
         "residual mode: served from what was left (2) [residual; priority P3; no payment history; deferral 3 days; mode residual]"
     );
-    assert_eq!(plan.remaining, stock(&[("cartridge", "0")]));
+    assert_eq!(plan.remaining(), stock(&[("cartridge", "0")]));
 
     // Paid on Monday 16 Nov, five days late: back to normal service.
     log.at(at(2026, 11, 16))
@@ -544,7 +544,7 @@ fn scarce_items_go_to_customers_without_debt_first() {
             ("D", "D-1", "toner", "3", "0", Residual, Nothing),
         ],
     );
-    let reasons: Vec<String> = plan.lines.iter().map(|l| l.reason.to_string()).collect();
+    let reasons: Vec<String> = plan.lines.iter().map(|l| plan.explain(l)).collect();
     assert_eq!(
         reasons[3],
         "scarce: only 1 left after customers ranked ahead [has debt (overdue 80.00, 2 days past due); priority P3; no payment history; deferral 7 days; mode full]"
@@ -557,7 +557,7 @@ fn scarce_items_go_to_customers_without_debt_first() {
         reasons[5],
         "partial mode: scarce item withheld until others are served; 0 left [no debt; priority P3; no payment history; deferral 7 days; mode partial]"
     );
-    assert_eq!(plan.remaining, stock(&[("drum", "2"), ("toner", "0")]));
+    assert_eq!(plan.remaining(), stock(&[("drum", "2"), ("toner", "0")]));
     assert_eq!(plan.allocated(), stock(&[("drum", "3"), ("toner", "10")]));
     // Deterministic.
     assert_eq!(
