@@ -93,9 +93,19 @@ fn histories_with_a_policy_replay_with_zero_rejections() {
                 .replay()
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&replayed, &history.events);
+            let mut held = std::collections::BTreeSet::new();
             for e in &history.events {
                 let name = match &e.event {
-                    Event::CreditDecided(d) => format!("CreditDecided {:?}", d.verdict),
+                    Event::CreditDecided(d) => {
+                        if d.verdict == credence_events::Verdict::Hold {
+                            held.extend(d.order.clone());
+                        }
+                        format!("CreditDecided {:?}", d.verdict)
+                    }
+                    // A held order's delivery waited for its release.
+                    Event::DeliveryRecorded(d) if held.contains(&d.order) => {
+                        "delivered after a hold".to_owned()
+                    }
                     other => other.type_name().to_owned(),
                 };
                 kinds.borrow_mut().insert(name);
@@ -106,6 +116,7 @@ fn histories_with_a_policy_replay_with_zero_rejections() {
     for expected in [
         "CreditDecided Accept",
         "CreditDecided Hold",
+        "delivered after a hold",
         "PriorityChanged",
         "FulfilmentModeChanged",
         "ReminderSent",
