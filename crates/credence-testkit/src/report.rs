@@ -236,6 +236,33 @@ pub fn default_out_dir() -> PathBuf {
         .join("credence-testkit")
 }
 
+/// For properties written with the `proptest!` macro: saves `history` as
+/// the counterexample of the property `name` (as [`Check`] does, in
+/// [`OUT_DIR_VAR`] or the default directory) and returns the failure to
+/// return from the test case, its message holding `message`, the timeline
+/// and the file's path. proptest calls the property on every case it tries
+/// while shrinking; the file left is that of the last failing case, the
+/// shrunk one it reports.
+///
+/// ```
+/// use credence_testkit::{PlanConfig, invariants, report, strategy};
+/// use proptest::prelude::*;
+///
+/// proptest!(ProptestConfig::with_cases(4), |(history in strategy::history(PlanConfig::default()))| {
+///     invariants::money_is_conserved(&history)
+///         .map_err(|e| report::failure("money is conserved", &history, e))?;
+/// });
+/// ```
+pub fn failure(
+    name: &str,
+    history: &History,
+    message: impl fmt::Display,
+) -> proptest::test_runner::TestCaseError {
+    let counterexample =
+        Check::new(name).counterexample(message.to_string(), history.clone(), None);
+    proptest::test_runner::TestCaseError::fail(counterexample.to_string())
+}
+
 /// A property that failed, with its shrunk history: proptest's smallest
 /// case; for a property of histories, cut after the first step at which the
 /// property fails.
