@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
 use crate::queue::{ServiceQueue, ServiceTier};
-use crate::read_models::{OpenLine, Projections};
+use crate::read_models::Projections;
 
 /// Which pass served a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -224,60 +224,67 @@ impl Projections {
                 tallies[*number as usize].left = *quantity;
             }
         }
-        let mut pending: Vec<(AllocationPass, u32, OpenLine)> = Vec::new();
-        for (index, entry) in queue.entries.iter().enumerate() {
-            let pass = match (entry.reason.tier, entry.reason.fulfilment) {
+        let passes: Vec<AllocationPass> = queue
+            .entries
+            .iter()
+            .map(|entry| match (entry.reason.tier, entry.reason.fulfilment) {
                 (ServiceTier::Held | ServiceTier::Refused, _) => AllocationPass::NotServed,
                 (ServiceTier::Residual, _) | (_, FulfilmentMode::Partial) => {
                     AllocationPass::Residual
                 }
                 _ => AllocationPass::Regular,
-            };
-            for line in entry.lines() {
-                if pass != AllocationPass::NotServed {
-                    if let Some(tally) = tallies.get_mut(line.item as usize) {
-                        tally.demand += line.open;
-                    }
-                }
-                pending.push((pass, u32::try_from(index).unwrap_or(u32::MAX), *line));
-            }
-        }
-        // Stable: keeps queue order within each pass.
-        pending.sort_by_key(|p| p.0);
-
-        let lines = pending
-            .into_iter()
-            .filter_map(|(pass, index, line)| {
-                let open = line.open;
-                let item = self.item_names.get(line.item as usize)?;
-                let tally = tallies.get_mut(line.item as usize)?;
-                let available = tally.left;
-                let (allocated, outcome) = if pass == AllocationPass::NotServed {
-                    (Decimal::ZERO, AllocationOutcome::NotServed)
-                } else if available >= open {
-                    (open, AllocationOutcome::Full)
-                } else if available > Decimal::ZERO {
-                    (available, AllocationOutcome::Partial)
-                } else {
-                    (Decimal::ZERO, AllocationOutcome::Nothing)
-                };
-                tally.left -= allocated;
-                let entry = queue.entries.get(index as usize)?;
-                Some(AllocationLine {
-                    queue_position: entry.position,
-                    customer: entry.customer,
-                    order: entry.order,
-                    item,
-                    open,
-                    allocated,
-                    reason: AllocationReason {
-                        pass,
-                        outcome,
-                        available,
-                    },
-                })
             })
             .collect();
+        let mut lines = Vec::with_capacity(queue.entries.len() * 2);
+        for pass in [
+            AllocationPass::Regular,
+            AllocationPass::Residual,
+            AllocationPass::NotServed,
+        ] {
+            for (entry, _) in queue
+                .entries
+                .iter()
+                .zip(&passes)
+                .filter(|(_, p)| **p == pass)
+            {
+                for line in entry.lines() {
+                    let (Some(item), Some(tally)) = (
+                        self.item_names.get(line.item as usize),
+                        tallies.get_mut(line.item as usize),
+                    ) else {
+                        continue;
+                    };
+                    let open = line.open;
+                    let available = tally.left;
+                    let (allocated, outcome) = if pass == AllocationPass::NotServed {
+                        (Decimal::ZERO, AllocationOutcome::NotServed)
+                    } else if available >= open {
+                        (open, AllocationOutcome::Full)
+                    } else if available > Decimal::ZERO {
+                        (available, AllocationOutcome::Partial)
+                    } else {
+                        (Decimal::ZERO, AllocationOutcome::Nothing)
+                    };
+                    if pass != AllocationPass::NotServed {
+                        tally.demand += open;
+                        tally.left -= allocated;
+                    }
+                    lines.push(AllocationLine {
+                        queue_position: entry.position,
+                        customer: entry.customer,
+                        order: entry.order,
+                        item,
+                        open,
+                        allocated,
+                        reason: AllocationReason {
+                            pass,
+                            outcome,
+                            available,
+                        },
+                    });
+                }
+            }
+        }
         let mut items: BTreeMap<ItemId, ItemAllocation> = stock
             .iter()
             .map(|(item, on_hand)| {

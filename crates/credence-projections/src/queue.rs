@@ -29,7 +29,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::config::NoDebtTest;
-use crate::read_models::{CustomerEntry, OpenLine, Projections};
+use crate::read_models::{CustomerEntry, OpenLine, OpenOrder, Projections};
 
 /// Where an order stands in the service order, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -199,7 +199,11 @@ impl Projections {
     fn queue(&self, now: DateTime<Utc>) -> ServiceQueue<'_> {
         let today = self.config.calendar.local_date(now);
         let count = self.open_order_count();
-        let mut unsorted: Vec<QueueEntry<'_>> = Vec::with_capacity(count);
+        // Small records first (customer facts once per customer), the wide
+        // entries only in the final, sorted pass: the gather stays in cache.
+        let mut customers: Vec<CustomerFacts<'_>> = Vec::new();
+        let mut unsorted: Vec<(u32, &OrderId, &OpenOrder, ServiceTier, FulfilmentMode)> =
+            Vec::with_capacity(count);
         let mut keys: Vec<(SortKey, u32)> = Vec::with_capacity(count);
         // Streams and order ids are visited in (customer, order) order: the
         // sequence number is the final tie-break.
@@ -211,6 +215,7 @@ impl Projections {
                 continue;
             };
             let base = customer_key(&customer);
+            let number = u32::try_from(customers.len()).unwrap_or(u32::MAX);
             for (id, order) in orders {
                 let fulfilment = order.fulfilment.unwrap_or(customer.fulfilment);
                 let tier = match (order.verdict, fulfilment) {
@@ -231,8 +236,19 @@ impl Projections {
                     ),
                     sequence,
                 ));
-                unsorted.push(QueueEntry {
-                    position: 0,
+                unsorted.push((number, id, order, tier, fulfilment));
+            }
+            customers.push(customer);
+        }
+        keys.sort_unstable_by_key(|(key, _)| *key);
+        let entries = keys
+            .into_iter()
+            .enumerate()
+            .filter_map(|(position, (_, index))| {
+                let (number, id, order, tier, fulfilment) = *unsorted.get(index as usize)?;
+                let customer = customers.get(number as usize)?;
+                Some(QueueEntry {
+                    position: position + 1,
                     customer: customer.id,
                     order: id,
                     requested_delivery: order.requested_delivery,
@@ -251,16 +267,7 @@ impl Projections {
                         max_days_past_due: customer.max_days_past_due,
                         fulfilment,
                     },
-                });
-            }
-        }
-        keys.sort_unstable_by_key(|(key, _)| *key);
-        let entries = keys
-            .into_iter()
-            .enumerate()
-            .map(|(position, (_, index))| QueueEntry {
-                position: position + 1,
-                ..unsorted[index as usize]
+                })
             })
             .collect();
         ServiceQueue { at: now, entries }
