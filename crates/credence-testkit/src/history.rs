@@ -451,7 +451,7 @@ pub fn interpret(
     customer: CustomerId,
     config: &PlanConfig,
 ) -> Result<History, RunError> {
-    Interpreter::new(plan, customer, config, None).run()
+    Interpreter::new(plan, customer, config, None, PolicyRunConfig::default()).run()
 }
 
 /// Turns a plan into a valid history for `customer` with `policy`'s
@@ -479,7 +479,33 @@ pub fn interpret_with_policy(
     config: &PlanConfig,
     policy: &Policy,
 ) -> Result<History, RunError> {
-    Interpreter::new(plan, customer, config, Some(policy.clone())).run()
+    interpret_with_policy_config(plan, customer, config, policy, PolicyRunConfig::default())
+}
+
+/// How a policy takes part in [`interpret_with_policy_config`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PolicyRunConfig {
+    /// Also evaluate the customer every business day at 08:00 (recorded as
+    /// a `CheckDeadlines` step, which the evaluation follows), as a service
+    /// running `credence evaluate` each morning does: advance reminders and
+    /// deadline notices then go out on their days. Off by default: the
+    /// histories are shorter and shrink to fewer steps.
+    pub daily_evaluation: bool,
+}
+
+/// [`interpret_with_policy`] with the evaluations `run` asks for.
+///
+/// # Errors
+///
+/// As [`interpret_with_policy`].
+pub fn interpret_with_policy_config(
+    plan: &CustomerPlan,
+    customer: CustomerId,
+    config: &PlanConfig,
+    policy: &Policy,
+    run: PolicyRunConfig,
+) -> Result<History, RunError> {
+    Interpreter::new(plan, customer, config, Some(policy.clone()), run).run()
 }
 
 /// How many business days a delivery of a held order waits for a release.
@@ -488,6 +514,7 @@ const HOLD_RETRIES: u8 = 20;
 struct Interpreter<'a> {
     plan: &'a CustomerPlan,
     config: &'a PlanConfig,
+    run_config: PolicyRunConfig,
     recorder: Recorder,
     schedule: Schedule,
 }
@@ -498,10 +525,12 @@ impl<'a> Interpreter<'a> {
         customer: CustomerId,
         config: &'a PlanConfig,
         policy: Option<Policy>,
+        run_config: PolicyRunConfig,
     ) -> Self {
         Self {
             plan,
             config,
+            run_config,
             recorder: Recorder::new(customer, BusinessCalendar::default(), policy),
             schedule: Schedule {
                 queue: BinaryHeap::new(),
@@ -604,10 +633,40 @@ impl<'a> Interpreter<'a> {
                     .push(at + chrono::Duration::hours(1), Intent::Cancel(index)),
             }
         }
+        let mut evaluated_through = start;
         while let Some((at, intent)) = self.schedule.pop() {
+            if self.run_config.daily_evaluation {
+                evaluated_through = self.evaluate_days(evaluated_through, at)?;
+            }
             self.perform(at, intent)?;
         }
         Ok(self.recorder.into_history())
+    }
+
+    /// The morning evaluations of the business days after `through` whose
+    /// 08:00 comes before `until`; returns the last day evaluated.
+    fn evaluate_days(
+        &mut self,
+        mut through: NaiveDate,
+        until: DateTime<Utc>,
+    ) -> Result<NaiveDate, RunError> {
+        let calendar = self.recorder.calendar.clone();
+        loop {
+            let Some(day) = through.succ_opt() else {
+                return Ok(through);
+            };
+            let at = day.and_hms_opt(8, 0, 0).expect("08:00 exists").and_utc();
+            if at >= until {
+                return Ok(through);
+            }
+            if calendar.is_business_day(day) {
+                let command = CheckDeadlines {
+                    customer: self.customer(),
+                };
+                self.execute(at, command.into())?;
+            }
+            through = day;
+        }
     }
 
     fn execute(&mut self, at: DateTime<Utc>, command: Command) -> Result<(), RunError> {

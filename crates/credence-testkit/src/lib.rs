@@ -65,6 +65,7 @@ pub mod report;
 pub mod strategy;
 
 pub use history::{
-    EvaluationPoint, History, RunError, Step, StepRejected, interpret, interpret_with_policy,
+    EvaluationPoint, History, PolicyRunConfig, RunError, Step, StepRejected, interpret,
+    interpret_with_policy, interpret_with_policy_config,
 };
 pub use plan::{CustomerPlan, PayerBehaviour, PlanConfig};

@@ -4,7 +4,7 @@ use credence_events::CustomerId;
 use credence_policies::Policy;
 use proptest::prelude::*;
 
-use crate::history::{History, interpret, interpret_with_policy};
+use crate::history::{History, PolicyRunConfig, interpret, interpret_with_policy_config};
 use crate::plan::{CustomerPlan, PlanConfig, customer_plan, on_time_plan};
 
 /// Plans under `config`; pair with [`interpret`] to handle generator errors
@@ -59,9 +59,24 @@ pub fn histories_of(
     config: PlanConfig,
     policy: Policy,
 ) -> impl Strategy<Value = History> {
+    histories_with(plans, config, policy, PolicyRunConfig::default())
+}
+
+/// [`histories_of`] with the evaluations `run` asks for (say a daily
+/// evaluation).
+///
+/// # Panics
+///
+/// As [`history_with_policy`].
+pub fn histories_with(
+    plans: impl Strategy<Value = CustomerPlan>,
+    config: PlanConfig,
+    policy: Policy,
+    run: PolicyRunConfig,
+) -> impl Strategy<Value = History> {
     let customer = customer();
     plans.prop_map(move |plan| {
-        interpret_with_policy(&plan, customer.clone(), &config, &policy)
+        interpret_with_policy_config(&plan, customer.clone(), &config, &policy, run)
             .unwrap_or_else(|e| panic!("generated history is invalid: {e}\nplan: {plan:?}"))
     })
 }

@@ -3,7 +3,7 @@
 use credence_events::{CustomerId, Event};
 use credence_policies::Policy;
 use credence_testkit::plan::PlanConfig;
-use credence_testkit::{interpret, interpret_with_policy, strategy};
+use credence_testkit::{PolicyRunConfig, interpret, interpret_with_policy, strategy};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -128,4 +128,47 @@ fn histories_with_a_policy_replay_with_zero_rejections() {
             kinds.borrow()
         );
     }
+}
+
+#[test]
+fn daily_evaluations_send_advance_reminders_and_keep_histories_valid() {
+    let config = PlanConfig {
+        cycles: 1..=6,
+        ..PlanConfig::default()
+    };
+    let run = PolicyRunConfig {
+        daily_evaluation: true,
+    };
+    let mut runner = TestRunner::new(Config {
+        cases: 32,
+        ..Config::default()
+    });
+    let advance = std::cell::Cell::new(0);
+    runner
+        .run(
+            &strategy::histories_with(
+                strategy::plans(config.clone()),
+                config,
+                Policy::default_policy(),
+                run,
+            ),
+            |history| {
+                let replayed = history
+                    .replay()
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(&replayed, &history.events);
+                credence_testkit::invariants::policy_invariants(&history)
+                    .map_err(TestCaseError::fail)?;
+                for e in &history.events {
+                    if let Event::ReminderSent(r) = &e.event {
+                        if r.kind == credence_events::ReminderKind::Advance {
+                            advance.set(advance.get() + 1);
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert!(advance.get() > 0, "no advance reminder in 32 histories");
 }
