@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{
-    CancelOrder, CheckDeadlines, Command, CustomerAccount, PaymentOrderStatus, PlaceOrder,
-    PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer, Rejection,
-    RequestedLine, ReversePayment,
+    CancelOrder, ChangeTerms, CheckDeadlines, Command, CustomerAccount, PaymentOrderStatus,
+    PlaceOrder, PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery,
+    RegisterCustomer, Rejection, RequestedLine, ReversePayment,
 };
 use credence_events::{
     Allocation, BusinessCalendar, CreditDecided, CustomerId, Deferral, DeliveryId, DeliveryLine,
@@ -393,6 +393,7 @@ enum Intent {
     },
     Reverse(PaymentId),
     CheckDeadlines,
+    ChangeCreditLimit(u32),
 }
 
 struct Schedule {
@@ -553,21 +554,26 @@ impl<'a> Interpreter<'a> {
         self.recorder.customer.clone()
     }
 
-    fn run(mut self) -> Result<History, RunError> {
-        let calendar = self.recorder.calendar.clone();
-        let start = next_business_day(&calendar, self.config.start);
+    /// The plan's terms with a credit limit of `limit` major units.
+    fn terms(&self, limit: u32) -> Terms {
         let t = self.plan.terms;
-        let terms = Terms {
-            credit_limit: self.money(t.credit_limit.saturating_mul(100)),
+        Terms {
+            credit_limit: self.money(limit.saturating_mul(100)),
             deferral: Deferral {
                 days: t.deferral_days.into(),
                 kind: t.deferral_kind,
             },
-            base_discount: Rate::percent(t.discount_percent.into()).expect("0-10 %"),
+            base_discount: Rate::percent(t.discount_percent.min(100).into()).unwrap_or(Rate::ZERO),
             markup: Rate::ZERO,
             bonus: Rate::ZERO,
             service_level: ServiceLevel::Standard,
-        };
+        }
+    }
+
+    fn run(mut self) -> Result<History, RunError> {
+        let calendar = self.recorder.calendar.clone();
+        let start = next_business_day(&calendar, self.config.start);
+        let terms = self.terms(self.plan.terms.credit_limit);
         let register = RegisterCustomer {
             customer: self.customer(),
             name: format!("Customer {}", self.customer()),
@@ -584,6 +590,12 @@ impl<'a> Interpreter<'a> {
                 day = next_business_day(&calendar, shift(day, cycle.gap_days.into()));
             }
             let at = morning(day);
+            if let Some(limit) = cycle.new_credit_limit {
+                self.schedule.push(
+                    at - chrono::Duration::minutes(30),
+                    Intent::ChangeCreditLimit(limit),
+                );
+            }
             self.schedule.push(at, Intent::Place(index));
             match cycle.delivery {
                 DeliveryPlan::Full => self.schedule.push(
@@ -927,6 +939,13 @@ impl<'a> Interpreter<'a> {
                     customer: self.customer(),
                     payment,
                     reason: "returned by the bank".into(),
+                };
+                self.execute(at, command.into())
+            }
+            Intent::ChangeCreditLimit(limit) => {
+                let command = ChangeTerms {
+                    customer: self.customer(),
+                    terms: self.terms(limit),
                 };
                 self.execute(at, command.into())
             }

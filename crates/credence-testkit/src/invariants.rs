@@ -178,7 +178,9 @@ pub fn snapshot_plus_tail_equals_full_replay(history: &History) -> Result<(), St
 
 /// Every event survives upcasting: its payload, lifted from its schema
 /// version to the current one through the registered upcasters, decodes to
-/// the same event (a payload already current is left as it is).
+/// the same event (a payload already current is left as it is); and a
+/// `TermsChanged` with a calendar-day deferral, written in its v1 shape
+/// (flat, `deferral_days`), upcasts to the same event.
 ///
 /// # Errors
 ///
@@ -208,6 +210,40 @@ pub fn upcasting_preserves_events(history: &History) -> Result<(), String> {
                 event.type_name()
             ));
         }
+        if let Event::TermsChanged(changed) = event {
+            if changed.terms.deferral.kind == credence_events::DayKind::Calendar {
+                terms_changed_v1_upcasts(envelope.version.0, event, &lifted)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes a current `TermsChanged` payload in its v1 shape and checks that
+/// upcasting it gives the event back.
+fn terms_changed_v1_upcasts(
+    version: u64,
+    event: &Event,
+    current: &serde_json::Value,
+) -> Result<(), String> {
+    let mut v1 = current
+        .get("terms")
+        .and_then(serde_json::Value::as_object)
+        .cloned()
+        .ok_or_else(|| format!("event {version}: TermsChanged without terms"))?;
+    let days = v1
+        .remove("deferral")
+        .and_then(|d| d.get("days").cloned())
+        .ok_or_else(|| format!("event {version}: TermsChanged without a deferral"))?;
+    v1.insert("deferral_days".into(), days);
+    let lifted = codec::upcast("TermsChanged", 1, serde_json::Value::Object(v1))
+        .map_err(|e| format!("event {version}: v1 TermsChanged does not upcast: {e}"))?;
+    let back = codec::decode_event("TermsChanged", event.schema_version(), &lifted.to_string())
+        .map_err(|e| format!("event {version}: upcast v1 TermsChanged does not decode: {e}"))?;
+    if &back != event {
+        return Err(format!(
+            "event {version}: TermsChanged changed through the v1 upcaster"
+        ));
     }
     Ok(())
 }

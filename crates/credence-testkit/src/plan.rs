@@ -84,6 +84,9 @@ pub struct CyclePlan {
     pub reversed: bool,
     /// For [`PayerBehaviour::ByPaymentOrder`]: whether the order clears.
     pub clears: bool,
+    /// A new credit limit (major units) agreed the morning of the order,
+    /// the other terms unchanged.
+    pub new_credit_limit: Option<u32>,
 }
 
 /// The contract terms of a plan.
@@ -211,9 +214,19 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
         prop_oneof![8 => Just(0u32), 1 => 1u32..=20_000],
         prop::bool::weighted(0.05),
         prop::bool::weighted(0.8),
+        prop_oneof![19 => Just(None), 1 => (1_000u32..=50_000).prop_map(Some)],
     )
         .prop_map(
-            move |(gap_days, lines, delivery, jitter, overpay_minor, reversed, clears)| CyclePlan {
+            move |(
+                gap_days,
+                lines,
+                delivery,
+                jitter,
+                overpay_minor,
+                reversed,
+                clears,
+                new_credit_limit,
+            )| CyclePlan {
                 gap_days,
                 lines,
                 delivery,
@@ -221,6 +234,7 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
                 overpay_minor: if overpayments { overpay_minor } else { 0 },
                 reversed: reversals && reversed,
                 clears,
+                new_credit_limit,
             },
         )
 }

@@ -24,6 +24,14 @@ fn thousands_of_histories_replay_with_zero_rejections() {
                 .replay()
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(replayed.len(), history.events.len());
+            if history
+                .events
+                .iter()
+                .any(|e| matches!(e.event, Event::TermsChanged(_)))
+            {
+                credence_testkit::invariants::upcasting_preserves_events(&history)
+                    .map_err(TestCaseError::fail)?;
+            }
             for e in &history.events {
                 kinds.borrow_mut().insert(e.event.type_name());
             }
@@ -34,6 +42,7 @@ fn thousands_of_histories_replay_with_zero_rejections() {
     // shows up at least once.
     for expected in [
         "CustomerRegistered",
+        "TermsChanged",
         "OrderPlaced",
         "OrderCancelled",
         "DeliveryRecorded",
