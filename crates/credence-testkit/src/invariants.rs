@@ -361,10 +361,12 @@ pub fn decisions_are_deterministic(history: &History) -> Result<(), String> {
     Ok(())
 }
 
-/// Decisions depend only on the past: at every decision point the policy,
-/// given only the events before it, picks the rule that was recorded; and
-/// an account holding events recorded after the evaluation time is refused
-/// rather than evaluated.
+/// Decisions depend only on the past: cutting the history after any step
+/// and running it again records exactly the events recorded up to that step
+/// (the future changes nothing already decided); at every decision point
+/// the policy, given only the events before it, picks the rule that was
+/// recorded; and an account holding events recorded after the evaluation
+/// time is refused rather than evaluated.
 ///
 /// # Errors
 ///
@@ -372,6 +374,15 @@ pub fn decisions_are_deterministic(history: &History) -> Result<(), String> {
 pub fn decisions_depend_only_on_the_past(history: &History) -> Result<(), String> {
     let policy = policy_of(history)?;
     let calendar = &history.calendar;
+    for steps in 1..history.steps.len() {
+        let prefix = history.prefix(steps).map_err(|e| e.to_string())?;
+        let n = prefix.events.len();
+        if history.events.get(..n) != Some(&prefix.events[..]) {
+            return Err(format!(
+                "the history cut after step {steps} records other events than the first {n}"
+            ));
+        }
+    }
     for point in decision_points(&history.events) {
         let prefix = history.account_before(point.start);
         let facts = match &point.order {
