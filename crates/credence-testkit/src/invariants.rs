@@ -2,7 +2,7 @@
 //!
 //! The first group holds for any history (money, replay, codec,
 //! snapshots). The second needs a history interpreted with a policy
-//! ([`interpret_with_policy`](crate::interpret_with_policy)) and checks the
+//! ([`interpret_with_policy`]) and checks the
 //! policy's decisions: determinism, dependence on the past only,
 //! explanations, replay. [`policy_invariants`] runs them all; the
 //! monotonicity helper [`improving_payment_never_worsens`] compares two

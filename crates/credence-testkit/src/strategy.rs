@@ -38,7 +38,7 @@ pub fn history(config: PlanConfig) -> impl Strategy<Value = History> {
 }
 
 /// Valid histories of customer `C-1` under `config` with `policy`'s
-/// decisions recorded (see [`interpret_with_policy`]).
+/// decisions recorded (see [`interpret_with_policy`](crate::interpret_with_policy)).
 ///
 /// # Panics
 ///
