@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
 use crate::queue::{ServiceQueue, ServiceTier};
-use crate::read_models::Projections;
+use crate::read_models::{OpenLine, Projections};
 
 /// Which pass served a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -224,65 +224,61 @@ impl Projections {
                 tallies[*number as usize].left = *quantity;
             }
         }
-        let passes: Vec<AllocationPass> = queue
-            .entries
-            .iter()
-            .map(|entry| match (entry.reason.tier, entry.reason.fulfilment) {
-                (ServiceTier::Held | ServiceTier::Refused, _) => AllocationPass::NotServed,
-                (ServiceTier::Residual, _) | (_, FulfilmentMode::Partial) => {
-                    AllocationPass::Residual
-                }
-                _ => AllocationPass::Regular,
-            })
-            .collect();
-        let mut lines = Vec::with_capacity(queue.entries.len() * 2);
-        for pass in [
+        // One pass over the queue gathers the lines of each allocation pass,
+        // in queue order.
+        let mut by_pass: [Vec<(u32, OpenLine)>; 3] = Default::default();
+        for (index, entry) in queue.entries.iter().enumerate() {
+            let pass = match (entry.reason.tier, entry.reason.fulfilment) {
+                (ServiceTier::Held | ServiceTier::Refused, _) => 2,
+                (ServiceTier::Residual, _) | (_, FulfilmentMode::Partial) => 1,
+                _ => 0,
+            };
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            by_pass[pass].extend(entry.lines().iter().map(|line| (index, *line)));
+        }
+        let mut lines = Vec::with_capacity(by_pass.iter().map(Vec::len).sum());
+        let passes = [
             AllocationPass::Regular,
             AllocationPass::Residual,
             AllocationPass::NotServed,
-        ] {
-            for (entry, _) in queue
-                .entries
-                .iter()
-                .zip(&passes)
-                .filter(|(_, p)| **p == pass)
-            {
-                for line in entry.lines() {
-                    let (Some(item), Some(tally)) = (
-                        self.item_names.get(line.item as usize),
-                        tallies.get_mut(line.item as usize),
-                    ) else {
-                        continue;
-                    };
-                    let open = line.open;
-                    let available = tally.left;
-                    let (allocated, outcome) = if pass == AllocationPass::NotServed {
-                        (Decimal::ZERO, AllocationOutcome::NotServed)
-                    } else if available >= open {
-                        (open, AllocationOutcome::Full)
-                    } else if available > Decimal::ZERO {
-                        (available, AllocationOutcome::Partial)
-                    } else {
-                        (Decimal::ZERO, AllocationOutcome::Nothing)
-                    };
-                    if pass != AllocationPass::NotServed {
-                        tally.demand += open;
-                        tally.left -= allocated;
-                    }
-                    lines.push(AllocationLine {
-                        queue_position: entry.position,
-                        customer: entry.customer,
-                        order: entry.order,
-                        item,
-                        open,
-                        allocated,
-                        reason: AllocationReason {
-                            pass,
-                            outcome,
-                            available,
-                        },
-                    });
+        ];
+        for (pass, pending) in passes.into_iter().zip(by_pass) {
+            for (index, line) in pending {
+                let (Some(entry), Some(item), Some(tally)) = (
+                    queue.entries.get(index as usize),
+                    self.item_names.get(line.item as usize),
+                    tallies.get_mut(line.item as usize),
+                ) else {
+                    continue;
+                };
+                let open = line.open;
+                let available = tally.left;
+                let (allocated, outcome) = if pass == AllocationPass::NotServed {
+                    (Decimal::ZERO, AllocationOutcome::NotServed)
+                } else if available >= open {
+                    (open, AllocationOutcome::Full)
+                } else if available > Decimal::ZERO {
+                    (available, AllocationOutcome::Partial)
+                } else {
+                    (Decimal::ZERO, AllocationOutcome::Nothing)
+                };
+                if pass != AllocationPass::NotServed {
+                    tally.demand += open;
+                    tally.left -= allocated;
                 }
+                lines.push(AllocationLine {
+                    queue_position: entry.position,
+                    customer: entry.customer,
+                    order: entry.order,
+                    item,
+                    open,
+                    allocated,
+                    reason: AllocationReason {
+                        pass,
+                        outcome,
+                        available,
+                    },
+                });
             }
         }
         let mut items: BTreeMap<ItemId, ItemAllocation> = stock
