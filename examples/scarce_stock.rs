@@ -68,10 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for entry in &queue.entries {
             println!(
                 "  {}. {} {}: {}",
-                entry.position,
-                entry.customer,
-                entry.order_id(),
-                entry.reason
+                entry.position, entry.customer, entry.order, entry.reason
             );
         }
     })?;
@@ -81,7 +78,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for line in &plan.lines {
             println!(
                 "  {} {}: {} of {} - {}",
-                line.customer, line.order, line.allocated, line.open, line.reason
+                line.customer,
+                line.order,
+                line.allocated,
+                line.open,
+                plan.explain(line)
             );
         }
     })?;

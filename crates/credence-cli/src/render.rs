@@ -410,7 +410,7 @@ pub fn queue(out: &mut dyn Write, queue: &ServiceQueue<'_>, json: bool) -> Resul
                 "{:>3}  {:<12} {:<10} {}",
                 e.position,
                 e.customer.as_str(),
-                e.order_id().as_str(),
+                e.order.as_str(),
                 e.reason
             ),
         )?;
@@ -448,11 +448,11 @@ pub fn allocation(
                 l.item.as_str(),
                 l.open,
                 l.allocated,
-                l.reason
+                plan.explain(l)
             ),
         )?;
     }
-    for (item, left) in &plan.remaining {
+    for (item, left) in &plan.remaining() {
         w(out, format!("left: {left} {item}"))?;
     }
     Ok(())
