@@ -149,7 +149,7 @@ fn daily_evaluations_send_advance_reminders_and_keep_histories_valid() {
         daily_evaluation: true,
     };
     let mut runner = TestRunner::new(Config {
-        cases: 32,
+        cases: 16,
         ..Config::default()
     });
     let advance = std::cell::Cell::new(0);
@@ -179,5 +179,5 @@ fn daily_evaluations_send_advance_reminders_and_keep_histories_valid() {
             },
         )
         .unwrap();
-    assert!(advance.get() > 0, "no advance reminder in 32 histories");
+    assert!(advance.get() > 0, "no advance reminder in 16 histories");
 }
