@@ -19,11 +19,13 @@
 //!
 //! # The index
 //!
-//! For each stream the index keeps the events, snapshots of the
-//! [`CustomerAccount`] (shared, immutable; see [`AsOfIndex`] for their
-//! spacing), the running maximum of `occurred_at` and the list of
-//! *stragglers*: events whose `occurred_at` is earlier than that of an event
-//! before them.
+//! For each stream the index keeps the current account, the `recorded_at`
+//! and the running maximum of `occurred_at` of every event (16 bytes an
+//! event), the *stragglers* (events whose `occurred_at` is earlier than that
+//! of an event before them) and [`CustomerAccount`] snapshots (shared,
+//! immutable; see [`AsOfIndex`] for their spacing). It does not keep the
+//! events: a query reads the few it needs from a [`StreamEvents`] source,
+//! the store in the engine.
 //!
 //! * Known at `k`: binary-search the last event with `recorded_at <= k`,
 //!   clone the nearest snapshot at or before it and fold the events in
@@ -35,7 +37,7 @@
 //!   happened no later than `t`, before the business time of an earlier
 //!   event. Stragglers are rare (back-dated records), so no query replays
 //!   the stream from the start.
-//!
+
 //! # Cost, and what it does not achieve
 //!
 //! A query is a binary search, one snapshot clone and a bounded fold. The
@@ -99,6 +101,46 @@ impl AsOf {
     }
 }
 
+/// Where an as-of query reads the events it folds: the customer's stream
+/// in the store, usually.
+pub trait StreamEvents {
+    /// The events of `stream` with versions `from..=to` (1-based), in
+    /// version order.
+    ///
+    /// # Errors
+    ///
+    /// [`ProjectionError::EventSource`] when they cannot be read.
+    fn read(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        to: StreamVersion,
+    ) -> Result<Vec<EventEnvelope>, ProjectionError>;
+}
+
+/// Streams held in memory, each a `Vec` in version order (tests, what-if
+/// runs).
+impl StreamEvents for BTreeMap<StreamId, Vec<EventEnvelope>> {
+    fn read(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        to: StreamVersion,
+    ) -> Result<Vec<EventEnvelope>, ProjectionError> {
+        let events = self.get(stream).map_or(&[][..], Vec::as_slice);
+        let start = usize::try_from(from.0.saturating_sub(1)).unwrap_or(usize::MAX);
+        let end = usize::try_from(to.0).unwrap_or(usize::MAX);
+        events
+            .get(start..end)
+            .map(<[EventEnvelope]>::to_vec)
+            .ok_or_else(|| {
+                ProjectionError::EventSource(format!(
+                    "stream {stream} has no versions {from}..={to}"
+                ))
+            })
+    }
+}
+
 /// Snapshot index of every stream for as-of queries.
 ///
 /// # Snapshot spacing
@@ -120,12 +162,14 @@ pub struct AsOfIndex {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct StreamIndex {
-    events: Vec<EventEnvelope>,
-    /// `max_occurred[i]`: the latest `occurred_at` of `events[..=i]`.
+    /// `recorded[i]`: `recorded_at` of version `i + 1`.
+    recorded: Vec<DateTime<Utc>>,
+    /// `max_occurred[i]`: the latest `occurred_at` of versions `1..=i + 1`.
     max_occurred: Vec<DateTime<Utc>>,
-    /// Indexes of events earlier in business time than an event before them.
-    stragglers: Vec<usize>,
-    /// `(number of events folded, state)`, every `interval` events.
+    /// `(index, occurred_at)` of events earlier in business time than an
+    /// event before them.
+    stragglers: Vec<(usize, DateTime<Utc>)>,
+    /// `(number of events folded, state)`.
     snapshots: Vec<(usize, Arc<CustomerAccount>)>,
     /// This stream's snapshot interval (the index's, doubled on thinning).
     interval: usize,
@@ -189,10 +233,24 @@ impl AsOfIndex {
     }
 
     /// The customer's account folded from the events `as_of` selects, in
-    /// stream order; `None` for a stream the index has not seen.
-    pub fn state(&self, customer: &CustomerId, as_of: AsOf) -> Option<CustomerAccount> {
-        let stream = self.streams.get(&StreamId::for_customer(customer))?;
-        Some(stream.state(as_of))
+    /// stream order, reading the events it needs from `events`; `None` for
+    /// a stream the index has not seen.
+    ///
+    /// # Errors
+    ///
+    /// [`ProjectionError::EventSource`] when `events` fails or returns
+    /// other events than asked for.
+    pub fn state(
+        &self,
+        customer: &CustomerId,
+        as_of: AsOf,
+        events: &impl StreamEvents,
+    ) -> Result<Option<CustomerAccount>, ProjectionError> {
+        let id = StreamId::for_customer(customer);
+        match self.streams.get(&id) {
+            None => Ok(None),
+            Some(stream) => stream.state(&id, as_of, events).map(Some),
+        }
     }
 
     /// The stream version that was current at recorded time `k` (the
@@ -201,7 +259,7 @@ impl AsOfIndex {
         self.streams
             .get(&StreamId::for_customer(customer))
             .map_or(StreamVersion::NONE, |s| {
-                StreamVersion(s.events.partition_point(|e| e.recorded_at <= k) as u64)
+                StreamVersion(s.recorded.partition_point(|r| *r <= k) as u64)
             })
     }
 }
@@ -212,46 +270,81 @@ impl Default for AsOfIndex {
     }
 }
 
+/// Reads versions `from..=to` (1-based) and checks they are what was asked.
+fn read_checked(
+    source: &impl StreamEvents,
+    stream: &StreamId,
+    from: usize,
+    to: usize,
+) -> Result<Vec<EventEnvelope>, ProjectionError> {
+    let events = source.read(stream, StreamVersion(from as u64), StreamVersion(to as u64))?;
+    let expected = (from..=to).map(|v| v as u64);
+    if events.len() != to + 1 - from
+        || events
+            .iter()
+            .zip(expected)
+            .any(|(e, v)| e.version.0 != v || &e.stream != stream)
+    {
+        return Err(ProjectionError::EventSource(format!(
+            "stream {stream}: asked for versions {from}..={to}, got other events"
+        )));
+    }
+    Ok(events)
+}
+
 impl StreamIndex {
-    fn state(&self, as_of: AsOf) -> CustomerAccount {
+    fn state(
+        &self,
+        id: &StreamId,
+        as_of: AsOf,
+        source: &impl StreamEvents,
+    ) -> Result<CustomerAccount, ProjectionError> {
         let known = match as_of.known_at {
-            Some(k) => self.events.partition_point(|e| e.recorded_at <= k),
-            None => self.events.len(),
+            Some(k) => self.recorded.partition_point(|r| *r <= k),
+            None => self.recorded.len(),
         };
         let prefix = match as_of.business {
             Some(t) => self.max_occurred[..known].partition_point(|m| *m <= t),
             None => known,
         };
-        let mut account = self.fold_prefix(prefix);
+        let mut account = self.fold_prefix(id, prefix, source)?;
         if let Some(t) = as_of.business {
-            let first = self.stragglers.partition_point(|&i| i < prefix);
-            for &i in &self.stragglers[first..] {
+            let first = self.stragglers.partition_point(|(i, _)| *i < prefix);
+            for &(i, occurred_at) in &self.stragglers[first..] {
                 if i >= known {
                     break;
                 }
-                let event = &self.events[i];
-                if event.occurred_at <= t {
-                    account.apply(event);
+                if occurred_at <= t {
+                    for event in read_checked(source, id, i + 1, i + 1)? {
+                        account.apply(&event);
+                    }
                 }
             }
         }
-        account
+        Ok(account)
     }
 
     /// The fold of the first `n` events, from the nearest snapshot.
-    fn fold_prefix(&self, n: usize) -> CustomerAccount {
-        if n == self.events.len() {
-            return self.head.clone();
+    fn fold_prefix(
+        &self,
+        id: &StreamId,
+        n: usize,
+        source: &impl StreamEvents,
+    ) -> Result<CustomerAccount, ProjectionError> {
+        if n == self.recorded.len() {
+            return Ok(self.head.clone());
         }
         let at = self.snapshots.partition_point(|(folded, _)| *folded <= n);
         let (start, mut account) = match at.checked_sub(1).map(|i| &self.snapshots[i]) {
             Some((folded, snapshot)) => (*folded, CustomerAccount::clone(snapshot)),
             None => (0, CustomerAccount::new()),
         };
-        for event in &self.events[start..n] {
-            account.apply(event);
+        if start < n {
+            for event in read_checked(source, id, start + 1, n)? {
+                account.apply(&event);
+            }
         }
-        account
+        Ok(account)
     }
 }
 
@@ -264,7 +357,7 @@ impl Projection for AsOfIndex {
             .streams
             .entry(event.stream.clone())
             .or_insert_with(|| StreamIndex {
-                events: Vec::new(),
+                recorded: Vec::new(),
                 max_occurred: Vec::new(),
                 stragglers: Vec::new(),
                 snapshots: Vec::new(),
@@ -272,26 +365,27 @@ impl Projection for AsOfIndex {
                 head: CustomerAccount::new(),
             });
         if let Err(error) = check_stream(&stream.head, event) {
-            if stream.events.is_empty() {
+            if stream.recorded.is_empty() {
                 self.streams.remove(&event.stream);
             }
             return Err(error);
         }
-        let index = stream.events.len();
+        let index = stream.recorded.len();
         let max = match stream.max_occurred.last() {
             Some(&max) if max > event.occurred_at => {
-                stream.stragglers.push(index);
+                stream.stragglers.push((index, event.occurred_at));
                 max
             }
             _ => event.occurred_at,
         };
         stream.max_occurred.push(max);
+        stream.recorded.push(event.recorded_at);
         stream.head.apply(event);
-        stream.events.push(event.clone());
-        if stream.events.len() % stream.interval == 0 {
+        let length = stream.recorded.len();
+        if length % stream.interval == 0 {
             stream
                 .snapshots
-                .push((stream.events.len(), Arc::new(stream.head.clone())));
+                .push((length, Arc::new(stream.head.clone())));
             if stream.snapshots.len() > self.max_snapshots {
                 let wider = stream.interval.saturating_mul(2);
                 stream.snapshots.retain(|(folded, _)| folded % wider == 0);

@@ -45,6 +45,9 @@ pub enum ProjectionError {
         /// The quantity given.
         quantity: Decimal,
     },
+    /// An as-of query could not read the events it needs from its source.
+    #[error("event source: {0}")]
+    EventSource(String),
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

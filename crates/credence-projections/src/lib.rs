@@ -37,7 +37,7 @@
 //! let plan = read.allocate(&stock, now)?;
 //! let mut index = AsOfIndex::default();
 //! index.catch_up(&events)?;
-//! let then = index.state(&customer, AsOf::known_at(decided_at));
+//! let then = index.state(&customer, AsOf::known_at(decided_at), &store)?;
 //! ```
 //!
 //! # Invariants
@@ -70,7 +70,7 @@ pub use allocation::{
     AllocationLine, AllocationOutcome, AllocationPass, AllocationPlan, AllocationReason,
     ItemAllocation,
 };
-pub use asof::{AsOf, AsOfIndex};
+pub use asof::{AsOf, AsOfIndex, StreamEvents};
 pub use config::{NoDebtTest, ProjectionConfig, ReminderSchedule};
 pub use credit::{CustomerCreditState, HoldReason, PendingPaymentOrder};
 pub use error::ProjectionError;

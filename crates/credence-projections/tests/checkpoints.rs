@@ -99,3 +99,44 @@ fn a_persisted_checkpoint_resumes_where_it_stopped() {
         Projections::rebuild(ProjectionConfig::default(), &log.events).unwrap()
     );
 }
+
+#[test]
+fn an_as_of_query_reports_a_missing_event_source() {
+    let log = log();
+    let index = AsOfIndex::rebuild(1000, &log.events).unwrap();
+    let empty = std::collections::BTreeMap::new();
+    let as_of = credence_projections::AsOf::known_at(at(2026, 11, 1));
+    // Nothing known then: nothing to read.
+    assert!(
+        index
+            .state(&customer("A"), as_of, &empty)
+            .unwrap()
+            .unwrap()
+            .version()
+            .0
+            == 0
+    );
+    let as_of = credence_projections::AsOf::business(at(2026, 11, 2));
+    // Every event is known now: the current state, nothing to read.
+    assert_eq!(
+        index
+            .state(&customer("A"), as_of, &empty)
+            .unwrap()
+            .unwrap()
+            .version()
+            .0,
+        3
+    );
+    let mut earlier = log.clone();
+    earlier
+        .at(at(2026, 11, 3))
+        .run(place("A", "O-2", &[("pump", 1, "10.00")], at(2026, 11, 3)));
+    let index = AsOfIndex::rebuild(1000, &earlier.events).unwrap();
+    assert_eq!(
+        index.state(&customer("A"), as_of, &empty),
+        Err(ProjectionError::EventSource(
+            "stream A has no versions 1..=3".into()
+        ))
+    );
+    assert_eq!(index.state(&customer("B"), as_of, &empty), Ok(None));
+}

@@ -214,3 +214,15 @@ pub fn explanation(rule: &str, at: DateTime<Utc>) -> Explanation {
         summary: rule.replace('-', " "),
     }
 }
+
+/// The log split into streams: an in-memory event source for as-of queries.
+pub fn by_stream(events: &[EventEnvelope]) -> BTreeMap<StreamId, Vec<EventEnvelope>> {
+    let mut streams: BTreeMap<StreamId, Vec<EventEnvelope>> = BTreeMap::new();
+    for event in events {
+        streams
+            .entry(event.stream.clone())
+            .or_default()
+            .push(event.clone());
+    }
+    streams
+}

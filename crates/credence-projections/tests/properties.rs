@@ -13,7 +13,7 @@ use credence_events::{
     CreditDecided, Currency, CustomerId, DecisionId, DiscountOutcome, Event, EventEnvelope,
     EventId, Explanation, FulfilmentMode, FulfilmentModeChanged, GlobalPosition, ItemId, Money,
     OrderId, OrderLine, OrderPlaced, PolicyId, PolicyRef, Priority, PriorityChanged, Quantity,
-    Rate, RuleId, StreamVersion, Urgency, Verdict,
+    Rate, RuleId, StreamId, StreamVersion, Urgency, Verdict,
 };
 use credence_projections::{
     AllocationPass, AsOf, AsOfIndex, Projection, ProjectionConfig, Projections, ServiceTier,
@@ -299,6 +299,10 @@ proptest! {
         let mut index = AsOfIndex::with_max_snapshots(interval, max_snapshots);
         index.catch_up(&events).unwrap();
         let by_customer = streams(&events);
+        let source: BTreeMap<StreamId, Vec<EventEnvelope>> = by_customer
+            .iter()
+            .map(|(c, s)| (StreamId::for_customer(c), s.clone()))
+            .collect();
         for (pick, hours, other) in picks {
             let t = pick.get(&events).occurred_at + Duration::hours(hours);
             let k = other.get(&events).recorded_at;
@@ -306,7 +310,12 @@ proptest! {
                 for (customer, stream) in &by_customer {
                     let expected =
                         CustomerAccount::from_history(stream.iter().filter(|e| as_of.includes(e)));
-                    prop_assert_eq!(index.state(customer, as_of), Some(expected), "{:?}", as_of);
+                    prop_assert_eq!(
+                        index.state(customer, as_of, &source).unwrap(),
+                        Some(expected),
+                        "{:?}",
+                        as_of
+                    );
                 }
             }
         }

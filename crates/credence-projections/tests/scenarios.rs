@@ -19,6 +19,8 @@ use rust_decimal::Decimal;
 
 use crate::fixtures::*;
 
+type Streams = BTreeMap<credence_events::StreamId, Vec<credence_events::EventEnvelope>>;
+
 fn read(log: &Log) -> Projections {
     Projections::rebuild(ProjectionConfig::default(), &log.events).unwrap()
 }
@@ -969,38 +971,51 @@ fn as_of_business_time_and_as_known_at() {
     let index = AsOfIndex::rebuild(2, &log.events).unwrap();
     assert_eq!(index.checkpoint(), credence_events::GlobalPosition(5));
     let aud = customer("AUD");
+    let streams = by_stream(&log.events);
     #[track_caller]
-    fn check(index: &AsOfIndex, as_of: AsOf, debt: &str, priority: Option<Priority>) {
-        let state = index.state(&customer("AUD"), as_of).unwrap();
+    fn check(
+        (index, streams): (&AsOfIndex, &Streams),
+        as_of: AsOf,
+        debt: &str,
+        priority: Option<Priority>,
+    ) {
+        let state = index
+            .state(&customer("AUD"), as_of, streams)
+            .unwrap()
+            .unwrap();
         assert_eq!(state.debt(), money(debt));
         assert_eq!(state.standing().map(|s| s.priority), priority);
     }
+    let read = (&index, &streams);
     check(
-        &index,
+        read,
         AsOf::business(at(2026, 11, 6)),
         "0.00",
         Some(Priority(5)),
     );
     check(
-        &index,
+        read,
         AsOf::known_at(at(2026, 11, 6)),
         "300.00",
         Some(Priority(5)),
     );
     check(
-        &index,
+        read,
         AsOf::both(at(2026, 11, 6), at(2026, 11, 8)),
         "300.00",
         Some(Priority(5)),
     );
     check(
-        &index,
+        read,
         AsOf::both(at(2026, 11, 6), at(2026, 11, 9)),
         "0.00",
         Some(Priority(5)),
     );
-    check(&index, AsOf::business(at(2026, 11, 4)), "300.00", None);
-    let before = index.state(&aud, AsOf::known_at(at(2026, 11, 1))).unwrap();
+    check(read, AsOf::business(at(2026, 11, 4)), "300.00", None);
+    let before = index
+        .state(&aud, AsOf::known_at(at(2026, 11, 1)), &streams)
+        .unwrap()
+        .unwrap();
     assert!(!before.is_registered());
     assert_eq!(
         index.version_known_at(&aud, at(2026, 11, 6)),
@@ -1009,7 +1024,10 @@ fn as_of_business_time_and_as_known_at() {
 
     // The credit state on 6 Nov, as the decision saw it.
     let config = ProjectionConfig::default();
-    let then = index.state(&aud, AsOf::known_at(at(2026, 11, 6))).unwrap();
+    let then = index
+        .state(&aud, AsOf::known_at(at(2026, 11, 6)), &streams)
+        .unwrap()
+        .unwrap();
     let state =
         credence_projections::CustomerCreditState::of(&then, at(2026, 11, 6), &config).unwrap();
     assert_eq!(state.debt, money("300.00"));
