@@ -61,7 +61,7 @@ const READ_BATCH: usize = 4096;
 ///   business rejection); nothing was stored; do not retry unchanged.
 /// * [`EngineError::Conflict`]: other writers kept appending to the stream
 ///   and the bounded retries ran out; retrying later is safe.
-/// * [`EngineError::Store`] / [`EngineError::Snapshot`]: infrastructure.
+/// * [`EngineError::Store`] / [`EngineError::Projection`]: infrastructure.
 /// * [`EngineError::Policy`]: the policy could not evaluate (a policy bug or
 ///   an unregistered customer); nothing was stored.
 #[derive(Debug, thiserror::Error)]
