@@ -417,13 +417,7 @@ impl CustomerAccount {
         }
         check_amount("amount", &c.amount, profile)?;
         let issued_on = ctx.today();
-        if c.expected_by < issued_on {
-            return Err(Rejection::DateTooEarly {
-                field: "expected_by",
-                date: c.expected_by,
-                earliest: issued_on,
-            });
-        }
+        not_before("expected_by", c.expected_by, issued_on)?;
         self.check_open_receivables(&c.receivables)?;
         Ok(vec![
             PaymentOrderReceived {
@@ -502,14 +496,7 @@ impl CustomerAccount {
             return Err(duplicate("promise", &c.promise));
         }
         check_amount("amount", &c.amount, profile)?;
-        let today = ctx.today();
-        if c.promised_date < today {
-            return Err(Rejection::DateTooEarly {
-                field: "promised_date",
-                date: c.promised_date,
-                earliest: today,
-            });
-        }
+        not_before("promised_date", c.promised_date, ctx.today())?;
         self.check_open_receivables(&c.receivables)?;
         Ok(vec![
             PromiseToPayMade {
@@ -603,6 +590,17 @@ impl CustomerAccount {
         }
         Ok(())
     }
+}
+
+fn not_before(field: &'static str, date: NaiveDate, earliest: NaiveDate) -> Result<(), Rejection> {
+    if date < earliest {
+        return Err(Rejection::DateTooEarly {
+            field,
+            date,
+            earliest,
+        });
+    }
+    Ok(())
 }
 
 fn duplicate(kind: &'static str, id: &impl std::fmt::Display) -> Rejection {
