@@ -40,7 +40,7 @@ use credence_policies::{
 };
 use credence_projections::{
     AllocationPlan, AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections,
-    ServiceQueue,
+    ServiceQueue, StreamEvents,
 };
 use credence_store::{
     EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore, Snapshot, SnapshotKey,
@@ -519,7 +519,8 @@ impl Engine {
             AsOf::Business(t) => credence_projections::AsOf::business(t),
             AsOf::Known(k) => credence_projections::AsOf::known_at(k),
         };
-        self.read_models(|read| read.as_of.state(customer, wanted))?
+        let source = StoreEvents(self.store.as_ref());
+        self.read_models(|read| read.as_of.state(customer, wanted, &source))??
             .filter(CustomerAccount::is_registered)
             .ok_or_else(|| EngineError::UnknownCustomer(customer.clone()))
     }
@@ -728,6 +729,24 @@ impl Engine {
             Event::ReminderSent(r) => r.reminder.as_str() == id,
             _ => false,
         }))
+    }
+}
+
+/// The store as the source of the events an as-of query folds.
+struct StoreEvents<'a>(&'a dyn EventStore);
+
+impl StreamEvents for StoreEvents<'_> {
+    fn read(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        to: StreamVersion,
+    ) -> Result<Vec<EventEnvelope>, ProjectionError> {
+        let count =
+            usize::try_from(to.0.saturating_sub(from.0).saturating_add(1)).unwrap_or(usize::MAX);
+        self.0
+            .read_stream(stream, from, count)
+            .map_err(|e| ProjectionError::EventSource(e.to_string()))
     }
 }
 

@@ -8,7 +8,7 @@ use credence::AsOf;
 use credence::aggregates::CustomerAccount;
 use credence::events::CustomerId;
 use credence::events::ReminderSent;
-use credence::events::{Event, EventEnvelope, Explanation, codec};
+use credence::events::{Event, EventEnvelope, codec};
 use credence::policies::{ReplayReport, WhatIfDifference};
 use credence::projections::{AllocationPlan, ServiceQueue};
 use serde_json::json;
@@ -21,128 +21,7 @@ fn w(out: &mut dyn Write, line: impl AsRef<str>) -> Result<(), CliError> {
 
 /// One line saying what an event records.
 pub fn describe(event: &Event) -> String {
-    match event {
-        Event::CustomerRegistered(e) => format!(
-            "customer {} ({}) registered: manager {}, limit {}, deferral {} {:?} days, discount {}",
-            e.customer,
-            e.name,
-            e.manager,
-            e.terms.credit_limit,
-            e.terms.deferral.days,
-            e.terms.deferral.kind,
-            e.terms.base_discount
-        ),
-        Event::TermsChanged(e) => format!(
-            "terms changed: limit {}, deferral {} {:?} days, discount {}",
-            e.terms.credit_limit,
-            e.terms.deferral.days,
-            e.terms.deferral.kind,
-            e.terms.base_discount
-        ),
-        Event::ManagerAssigned(e) => format!("manager {} assigned", e.manager),
-        Event::OrderPlaced(e) => format!(
-            "order {} placed: {} ({:?})",
-            e.order,
-            e.lines
-                .iter()
-                .map(|l| format!("{} x {} at {}", l.quantity, l.item, l.unit_price))
-                .collect::<Vec<_>>()
-                .join(", "),
-            e.urgency
-        ),
-        Event::OrderCancelled(e) => format!("order {} cancelled", e.order),
-        Event::DeliveryRecorded(e) => format!(
-            "delivery {} of order {}: receivable {} of {} due {}{}",
-            e.delivery,
-            e.order,
-            e.receivable,
-            e.amount,
-            e.due_date.format("%a %d %b"),
-            if e.credit_applied.is_empty() {
-                String::new()
-            } else {
-                " (part paid from credit balance)".into()
-            }
-        ),
-        Event::PaymentReceived(e) => format!(
-            "payment {} of {} ({:?}) received {}: {}{}",
-            e.payment,
-            e.amount,
-            e.method,
-            e.received_on,
-            e.allocations
-                .iter()
-                .map(|a| format!("{} to {}", a.amount, a.receivable))
-                .collect::<Vec<_>>()
-                .join(", "),
-            if e.unallocated.is_zero() {
-                String::new()
-            } else {
-                format!("; {} to credit balance", e.unallocated)
-            }
-        ),
-        Event::PaymentOrderReceived(e) => format!(
-            "payment order {} for {} received, money expected by {}",
-            e.payment_order, e.amount, e.expected_by
-        ),
-        Event::PaymentOrderCleared(e) => format!(
-            "payment order {} cleared by payment {}",
-            e.payment_order, e.payment
-        ),
-        Event::PaymentOrderExpired(e) => format!(
-            "payment order {} expired: the money never arrived",
-            e.payment_order
-        ),
-        Event::PaymentReversed(e) => format!("payment {} reversed ({})", e.payment, e.reason),
-        Event::ReminderSent(e) => format!(
-            "reminder to {:?} ({:?}, level {}): {}",
-            e.recipient, e.kind, e.level, e.message
-        ),
-        Event::DelayExplained(e) => format!(
-            "delay explained by {}: {} ({}){}",
-            e.manager,
-            e.reason,
-            e.text,
-            e.promised_date
-                .map(|d| format!(", promised {d}"))
-                .unwrap_or_default()
-        ),
-        Event::PromiseToPayMade(e) => {
-            format!("promise {}: {} by {}", e.promise, e.amount, e.promised_date)
-        }
-        Event::PromiseToPayKept(e) => format!("promise {} kept (payment {})", e.promise, e.payment),
-        Event::PromiseToPayBroken(e) => format!("promise {} broken ({} paid)", e.promise, e.paid),
-        Event::CreditDecided(e) => format!(
-            "credit decision{}: {:?}, fulfilment {}, discount {:?}, priority {} - {}",
-            e.order
-                .as_ref()
-                .map(|o| format!(" on order {o}"))
-                .unwrap_or_default(),
-            e.verdict,
-            e.fulfilment,
-            e.discount,
-            e.priority,
-            e.explanation.summary
-        ),
-        Event::PriceAdjustmentChanged(e) => format!(
-            "{:?} {} -> {} (rule {:?})",
-            e.adjustment,
-            e.from,
-            e.to,
-            e.explanation.rule.as_str()
-        ),
-        Event::PriorityChanged(e) => format!(
-            "priority {} -> {} (rule {:?})",
-            e.from,
-            e.to,
-            e.explanation.rule.as_str()
-        ),
-        Event::FulfilmentModeChanged(e) => format!(
-            "fulfilment {} -> {} - {}",
-            e.from, e.to, e.explanation.summary
-        ),
-        other => other.type_name().to_owned(),
-    }
+    event.describe()
 }
 
 /// Stored events, one line each (or JSON lines).
@@ -267,17 +146,6 @@ pub fn state(
     Ok(())
 }
 
-fn explanation_of(event: &Event) -> Option<&Explanation> {
-    match event {
-        Event::CreditDecided(e) => Some(&e.explanation),
-        Event::PriorityChanged(e) => Some(&e.explanation),
-        Event::FulfilmentModeChanged(e) => Some(&e.explanation),
-        Event::PriceAdjustmentChanged(e) => Some(&e.explanation),
-        Event::ReminderSent(e) => e.explanation.as_ref(),
-        _ => None,
-    }
-}
-
 /// A decision and its receipt.
 pub fn explanation(
     out: &mut dyn Write,
@@ -296,7 +164,7 @@ pub fn explanation(
             describe(&envelope.event)
         ),
     )?;
-    let Some(e) = explanation_of(&envelope.event) else {
+    let Some(e) = envelope.event.explanation() else {
         return w(out, "recorded by a person: no policy explanation");
     };
     w(

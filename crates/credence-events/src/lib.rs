@@ -27,6 +27,7 @@
 
 pub mod codec;
 pub mod decision;
+mod describe;
 pub mod envelope;
 pub mod event;
 pub mod id;

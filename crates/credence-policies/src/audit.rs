@@ -34,8 +34,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use credence_aggregates::CustomerAccount;
 use credence_events::{
-    BusinessCalendar, Event, EventEnvelope, EventId, Explanation, OrderId, PolicyId, PolicyRef,
-    StreamVersion,
+    BusinessCalendar, Event, EventEnvelope, EventId, OrderId, PolicyId, PolicyRef, StreamVersion,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,17 +77,6 @@ impl PolicyRegistry {
     }
 }
 
-fn explanation_of(event: &Event) -> Option<&Explanation> {
-    match event {
-        Event::CreditDecided(e) => Some(&e.explanation),
-        Event::PriorityChanged(e) => Some(&e.explanation),
-        Event::FulfilmentModeChanged(e) => Some(&e.explanation),
-        Event::PriceAdjustmentChanged(e) => Some(&e.explanation),
-        Event::ReminderSent(e) => e.explanation.as_ref(),
-        _ => None,
-    }
-}
-
 fn order_of(event: &Event) -> Option<&OrderId> {
     match event {
         Event::CreditDecided(e) => e.order.as_ref(),
@@ -116,7 +104,7 @@ pub fn decision_points(history: &[EventEnvelope]) -> Vec<DecisionPoint> {
     let mut points: Vec<DecisionPoint> = Vec::new();
     let mut open = false;
     for (i, envelope) in history.iter().enumerate() {
-        let Some(explanation) = explanation_of(&envelope.event) else {
+        let Some(explanation) = envelope.event.explanation() else {
             open = false;
             continue;
         };
