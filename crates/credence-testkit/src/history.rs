@@ -166,7 +166,7 @@ impl History {
     /// The facts only: the events that are not policy decisions (credit
     /// decisions, changes of standing, reminders and notices).
     pub fn facts(&self) -> impl Iterator<Item = &EventEnvelope> {
-        self.events.iter().filter(|e| !is_decision(&e.event))
+        self.events.iter().filter(|e| !e.event.is_decision())
     }
 
     /// Runs the steps again through a fresh account (and the history's
@@ -200,19 +200,6 @@ impl History {
         }
         Ok(recorder.into_history())
     }
-}
-
-/// Whether `event` is a policy decision: a credit decision, a change of
-/// standing, or a reminder or notice.
-pub fn is_decision(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::CreditDecided(_)
-            | Event::PriorityChanged(_)
-            | Event::FulfilmentModeChanged(_)
-            | Event::PriceAdjustmentChanged(_)
-            | Event::ReminderSent(_)
-    )
 }
 
 /// Why the recorder could not run a command.

@@ -15,9 +15,7 @@
 
 use std::fmt::Debug;
 
-use credence_events::{
-    CreditDecided, CustomerId, Event, Explanation, FulfilmentMode, Verdict, codec,
-};
+use credence_events::{CreditDecided, CustomerId, Event, FulfilmentMode, Verdict, codec};
 use credence_policies::{
     Policy, PolicyError, PolicyRegistry, decision_points, evaluate_customer, replay_check,
 };
@@ -257,19 +255,6 @@ fn policy_of(history: &History) -> Result<&Policy, String> {
     })
 }
 
-/// The explanation a decision event carries (`None` for facts, and for a
-/// reminder sent without one).
-pub fn explanation(event: &Event) -> Option<&Explanation> {
-    match event {
-        Event::CreditDecided(e) => Some(&e.explanation),
-        Event::PriorityChanged(e) => Some(&e.explanation),
-        Event::FulfilmentModeChanged(e) => Some(&e.explanation),
-        Event::PriceAdjustmentChanged(e) => Some(&e.explanation),
-        Event::ReminderSent(e) => e.explanation.as_ref(),
-        _ => None,
-    }
-}
-
 /// An invariant of a history.
 pub type Invariant = fn(&History) -> Result<(), String>;
 
@@ -391,7 +376,7 @@ pub fn decisions_depend_only_on_the_past(history: &History) -> Result<(), String
         }
         .map_err(|e| format!("decision at event {}: {e}", point.start + 1))?;
         let rule = policy.evaluate(&facts).rule;
-        let Some(recorded) = explanation(&history.events[point.start].event) else {
+        let Some(recorded) = history.events[point.start].event.explanation() else {
             continue;
         };
         // Schedule reminders name their follow-up step, not a policy rule.
@@ -431,10 +416,10 @@ pub fn decisions_depend_only_on_the_past(history: &History) -> Result<(), String
 pub fn explanations_point_at_earlier_events(history: &History) -> Result<(), String> {
     let policy = policy_of(history)?;
     for (i, envelope) in history.events.iter().enumerate() {
-        if !crate::history::is_decision(&envelope.event) {
+        if !envelope.event.is_decision() {
             continue;
         }
-        let Some(explanation) = explanation(&envelope.event) else {
+        let Some(explanation) = envelope.event.explanation() else {
             return Err(format!(
                 "event {} ({}) has no explanation",
                 envelope.version,
@@ -506,7 +491,9 @@ pub fn never_refused(history: &History) -> Result<(), String> {
             _ => false,
         };
         if refused {
-            let why = explanation(&envelope.event)
+            let why = envelope
+                .event
+                .explanation()
                 .map(|e| e.summary.as_str())
                 .unwrap_or("");
             return Err(format!(

@@ -24,13 +24,12 @@
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use credence_events::{Event, EventEnvelope, codec};
+use credence_events::codec;
 use credence_policies::Policy;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
 
 use crate::history::{History, interpret_with_policy};
-use crate::invariants::explanation;
 use crate::plan::{CustomerPlan, PlanConfig};
 
 /// The environment variable naming the directory counterexamples are saved
@@ -75,109 +74,10 @@ pub fn timeline(history: &History) -> String {
             "{shown:<22} #{:<3} {:<22} {}",
             envelope.version.0,
             envelope.event.type_name(),
-            describe(envelope)
+            envelope.event.describe()
         );
     }
     out
-}
-
-/// One line saying what an event records.
-pub fn describe(envelope: &EventEnvelope) -> String {
-    let join = |items: Vec<String>| items.join(", ");
-    match &envelope.event {
-        Event::CustomerRegistered(e) => format!(
-            "limit {}, deferral {} {:?} days, discount {}",
-            e.terms.credit_limit,
-            e.terms.deferral.days,
-            e.terms.deferral.kind,
-            e.terms.base_discount
-        ),
-        Event::OrderPlaced(e) => format!(
-            "order {}: {}",
-            e.order,
-            join(
-                e.lines
-                    .iter()
-                    .map(|l| format!("{} x {} at {}", l.quantity, l.item, l.unit_price))
-                    .collect()
-            )
-        ),
-        Event::OrderCancelled(e) => format!("order {}", e.order),
-        Event::DeliveryRecorded(e) => format!(
-            "{} of order {}: {} due {}",
-            e.delivery,
-            e.order,
-            e.amount,
-            e.due_date.format("%a %d %b")
-        ),
-        Event::PaymentReceived(e) => {
-            let mut s = format!(
-                "{} of {}: {}",
-                e.payment,
-                e.amount,
-                join(
-                    e.allocations
-                        .iter()
-                        .map(|a| format!("{} to {}", a.amount, a.receivable))
-                        .collect()
-                )
-            );
-            if !e.unallocated.is_zero() {
-                let _ = write!(s, "; {} to credit balance", e.unallocated);
-            }
-            s
-        }
-        Event::PaymentReversed(e) => format!("{} ({})", e.payment, e.reason),
-        Event::PaymentOrderReceived(e) => format!(
-            "{} for {}, money expected by {}",
-            e.payment_order, e.amount, e.expected_by
-        ),
-        Event::PaymentOrderCleared(e) => format!("{} by {}", e.payment_order, e.payment),
-        Event::PaymentOrderExpired(e) => format!("{}: the money never arrived", e.payment_order),
-        Event::PromiseToPayMade(e) => {
-            format!("{}: {} by {}", e.promise, e.amount, e.promised_date)
-        }
-        Event::PromiseToPayKept(e) => format!("{}", e.promise),
-        Event::PromiseToPayBroken(e) => format!("{} ({} paid)", e.promise, e.paid),
-        Event::CreditDecided(e) => format!(
-            "{}{:?}, {}, {}: {}",
-            e.order
-                .as_ref()
-                .map(|o| format!("order {o}: "))
-                .unwrap_or_default(),
-            e.verdict,
-            e.fulfilment,
-            e.priority,
-            e.explanation.summary
-        ),
-        Event::PriorityChanged(e) => {
-            format!(
-                "{} -> {} (rule {:?})",
-                e.from,
-                e.to,
-                e.explanation.rule.as_str()
-            )
-        }
-        Event::FulfilmentModeChanged(e) => {
-            format!(
-                "{} -> {} (rule {:?})",
-                e.from,
-                e.to,
-                e.explanation.rule.as_str()
-            )
-        }
-        Event::PriceAdjustmentChanged(e) => format!(
-            "{:?} {} -> {} (rule {:?})",
-            e.adjustment,
-            e.from,
-            e.to,
-            e.explanation.rule.as_str()
-        ),
-        Event::ReminderSent(e) => format!("to {:?}, {:?}: {}", e.recipient, e.kind, e.message),
-        other => explanation(other)
-            .map(|x| x.summary.clone())
-            .unwrap_or_default(),
-    }
 }
 
 /// The history's events as JSON lines, one envelope a line in the codec's
