@@ -3,11 +3,13 @@
 //! projections.
 //!
 //! * `as_of_query`: one customer with 1k … 100k events; the engine's
-//!   `account_as_of` (business time, half-way through the history) and the
-//!   projections' `AsOfIndex::state` (snapshot index).
+//!   `account_as_of` (business time, half-way through the history). The
+//!   projections' `AsOfIndex` has its own bench in `credence-projections`.
 //! * `what_if`: `Engine::what_if` of a changed policy over the whole log
 //!   (customers of ~130 events recorded through the engine).
-//! * `service_queue`, `stock_allocation`: 1k … 100k open orders.
+//! * The service queue and stock allocation are benchmarked by
+//!   `credence-projections`' own bench (`cargo bench -p
+//!   credence-projections --bench projections`), not repeated here.
 //! * `memory_state`: builds `Projections` (every customer's account and
 //!   the read models) for many small customers; the growth of the resident
 //!   set is printed (`memory_state/...: N bytes`).
@@ -19,20 +21,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::hint::black_box;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use credence::{AsOf, Engine, EngineConfig};
-use credence_aggregates::Command;
-use credence_events::{EventEnvelope, GlobalPosition, ItemId};
+use credence_events::{EventEnvelope, GlobalPosition};
 use credence_policies::Policy;
-use credence_projections::{AsOfIndex, Projection, ProjectionConfig, Projections};
+use credence_projections::{Projection, ProjectionConfig, Projections};
 use credence_store::{EventStore, ExpectedVersion, MemoryStore};
 use credence_testkit::Step;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use rust_decimal::Decimal;
 
 /// The resident set size of this process in bytes (Linux `/proc`), 0
 /// elsewhere. Deltas of it measure what a structure holds, to within the
@@ -77,14 +74,6 @@ fn as_of_query(c: &mut Criterion) {
             b.iter(|| {
                 engine
                     .account_as_of(&customer, AsOf::Business(middle))
-                    .expect("registered")
-            });
-        });
-        let index = AsOfIndex::rebuild(AsOfIndex::DEFAULT_INTERVAL, &events).expect("indexes");
-        group.bench_function(BenchmarkId::new("projections-asof-index", n), |b| {
-            b.iter(|| {
-                index
-                    .state(&customer, credence_projections::AsOf::business(middle))
                     .expect("registered")
             });
         });
@@ -160,76 +149,6 @@ fn what_if(c: &mut Criterion) {
     }
 }
 
-/// Projections over `customers` customers with `orders` open orders each
-/// (registered and ordered through the engine: credit decisions included).
-fn open_orders(customers: usize, orders: usize) -> (Projections, DateTime<Utc>) {
-    let workload: Vec<Step> = common::workload(customers, orders * 4)
-        .into_iter()
-        .filter(|s| {
-            matches!(
-                s.command,
-                Command::RegisterCustomer(_) | Command::PlaceOrder(_)
-            )
-        })
-        .collect();
-    let now = workload.last().expect("some commands").at;
-    let engine = engine_with(&workload);
-    let log = engine.global_log().expect("reads");
-    let projections =
-        Projections::rebuild(ProjectionConfig::default(), &log).expect("projections build");
-    (projections, now)
-}
-
-fn service_queue_and_allocation(c: &mut Criterion) {
-    let sizes: &[(usize, usize)] = common::pick(
-        &[(100, 10), (1_000, 10), (1_000, 100)],
-        &[(10, 10), (100, 10)],
-    );
-    let mut queue_group = c.benchmark_group("service_queue");
-    let mut built = Vec::new();
-    for &(customers, orders) in sizes {
-        let (projections, now) = open_orders(customers, orders);
-        let open = projections.open_order_count();
-        queue_group.throughput(Throughput::Elements(open as u64));
-        queue_group.bench_function(BenchmarkId::new("open-orders", open), |b| {
-            b.iter(|| black_box(projections.service_queue(now).entries.len()));
-        });
-        built.push((projections, now, open));
-    }
-    queue_group.finish();
-    let mut allocation_group = c.benchmark_group("stock_allocation");
-    for (projections, now, open) in &built {
-        // Half of each item's open demand is on hand: scarce.
-        let mut demand: BTreeMap<ItemId, Decimal> = BTreeMap::new();
-        let queue = projections.service_queue(*now);
-        let plan = projections
-            .allocate(&BTreeMap::new(), *now)
-            .expect("allocates");
-        for line in &plan.lines {
-            *demand.entry(line.item.clone()).or_default() += line.open;
-        }
-        drop(queue);
-        let stock: BTreeMap<ItemId, Decimal> = demand
-            .into_iter()
-            .map(|(item, q)| (item, (q / Decimal::TWO).floor()))
-            .collect();
-        drop(plan);
-        allocation_group.throughput(Throughput::Elements(*open as u64));
-        allocation_group.bench_function(BenchmarkId::new("open-orders", open), |b| {
-            b.iter(|| {
-                black_box(
-                    projections
-                        .allocate(&stock, *now)
-                        .expect("allocates")
-                        .lines
-                        .len(),
-                )
-            });
-        });
-    }
-    allocation_group.finish();
-}
-
 /// Run in a child process (a fresh heap): builds `Projections` for
 /// `customers` customers, feeding each generated history and dropping it,
 /// and prints the growth of the resident set (an upper bound of what the
@@ -287,7 +206,7 @@ fn memory_state(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = as_of_query, what_if, service_queue_and_allocation, memory_state
+    targets = as_of_query, what_if, memory_state
 }
 
 fn main() {

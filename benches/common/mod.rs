@@ -58,8 +58,9 @@ pub fn customer(i: usize) -> CustomerId {
 
 /// A deterministic plan of `cycles` order cycles drawn from the kit's
 /// strategy with `seed`, made to pass the default policy: a high credit
-/// limit and a payer that pays on time (the kit plans without a policy, so a
-/// held order would make its deliveries and payments invalid).
+/// limit that never changes and a payer that pays on time (the measured
+/// commands are the kit's, decided without a policy: an order the engine's
+/// policy held would make its deliveries and payments invalid).
 pub fn plan(seed: u64, cycles: usize) -> (CustomerPlan, PlanConfig) {
     let config = PlanConfig {
         cycles: cycles..=cycles,
@@ -79,6 +80,9 @@ pub fn plan(seed: u64, cycles: usize) -> (CustomerPlan, PlanConfig) {
         .current();
     plan.terms.credit_limit = 40_000_000;
     plan.behaviour = PayerBehaviour::OnTime { early: 1 };
+    for cycle in &mut plan.cycles {
+        cycle.new_credit_limit = None;
+    }
     (plan, config)
 }
 
@@ -123,7 +127,15 @@ pub fn memory_engine() -> Engine {
 pub fn run(engine: &Engine, step: &Step) -> bool {
     match engine.execute(step.command.clone(), step.at) {
         Ok(_) => true,
-        Err(credence::EngineError::Rejected(_)) => false,
+        Err(credence::EngineError::Rejected(rejection)) => {
+            static SHOWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            if std::env::var_os("CREDENCE_BENCH_SHOW_REJECTIONS").is_some()
+                && SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5
+            {
+                eprintln!("rejected {}: {rejection}", step.command.name());
+            }
+            false
+        }
         Err(e) => panic!("{} failed: {e}", step.command.name()),
     }
 }
