@@ -364,7 +364,7 @@ proptest! {
                 );
             }
             if line.reason.pass != AllocationPass::NotServed && line.short() > Decimal::ZERO {
-                short_ranked_ahead.insert(&line.item);
+                short_ranked_ahead.insert(line.item);
             }
             if line.reason.pass == AllocationPass::NotServed {
                 prop_assert_eq!(line.allocated, Decimal::ZERO);
@@ -374,7 +374,7 @@ proptest! {
                 prop_assert!(tier >= last_regular_tier);
                 last_regular_tier = tier;
             }
-            *given.entry(&line.item).or_default() += line.allocated;
+            *given.entry(line.item).or_default() += line.allocated;
         }
         for (item, on_hand) in &stock {
             let allocated = given.get(item).copied().unwrap_or_default();
