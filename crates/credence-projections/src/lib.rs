@@ -30,14 +30,73 @@
 //! position applied (the checkpoint); catching up from a checkpoint gives
 //! the same state as rebuilding from zero.
 //!
-//! ```text
+//! ```
+//! use std::collections::BTreeMap;
+//!
+//! use chrono::{TimeZone, Utc};
+//! use credence_aggregates::testing::given;
+//! use credence_aggregates::{PlaceOrder, RegisterCustomer, RequestedLine};
+//! use credence_events::{
+//!     Currency, CustomerId, Deferral, ItemId, ManagerId, Money, OrderId, Quantity, Rate,
+//!     ServiceLevel, Terms, Urgency,
+//! };
+//! use credence_projections::{AsOf, AsOfIndex, Projection, ProjectionConfig, Projections};
+//! use rust_decimal::Decimal;
+//!
+//! # fn main() -> Result<(), credence_projections::ProjectionError> {
+//! // The harness writes to a stream called "scenario": name the customer so.
+//! let customer = CustomerId::new("scenario").unwrap();
+//! let eur = Currency::new("EUR").unwrap();
+//! let money = |units: i64| Money::new(Decimal::from(units), eur).unwrap();
+//! let now = Utc.with_ymd_and_hms(2026, 11, 6, 10, 0, 0).unwrap();
+//! let history = given([])
+//!     .at(now)
+//!     .and_then(RegisterCustomer {
+//!         customer: customer.clone(),
+//!         name: "Acme".into(),
+//!         manager: ManagerId::new("olena").unwrap(),
+//!         currency: eur,
+//!         tags: Default::default(),
+//!         terms: Terms {
+//!             credit_limit: money(1000),
+//!             deferral: Deferral::business(3),
+//!             base_discount: Rate::ZERO,
+//!             markup: Rate::ZERO,
+//!             bonus: Rate::ZERO,
+//!             service_level: ServiceLevel::Standard,
+//!         },
+//!     })
+//!     .and_then(PlaceOrder {
+//!         customer: customer.clone(),
+//!         order: OrderId::new("O-1").unwrap(),
+//!         lines: vec![RequestedLine {
+//!             item: ItemId::new("cartridge").unwrap(),
+//!             quantity: Quantity::units(4).unwrap(),
+//!             unit_price: money(25),
+//!         }],
+//!         requested_delivery: now,
+//!         urgency: Urgency::Normal,
+//!     })
+//!     .history()
+//!     .to_vec();
+//!
 //! let mut read = Projections::new(ProjectionConfig::default());
-//! read.catch_up(&events)?;                 // or read.apply(&event)? per event
-//! let queue = read.service_queue(now);
+//! read.catch_up(&history)?; // or read.apply(&event)? per event
+//! assert_eq!(read.customer_state(&customer, now).unwrap().exposure, money(100));
+//! assert_eq!(read.service_queue(now).entries.len(), 1);
+//!
+//! let stock = BTreeMap::from([(ItemId::new("cartridge").unwrap(), Decimal::from(3))]);
 //! let plan = read.allocate(&stock, now)?;
+//! assert_eq!(plan.lines[0].allocated, Decimal::from(3));
+//! println!("{}", plan.explain(&plan.lines[0]));
+//!
 //! let mut index = AsOfIndex::default();
-//! index.catch_up(&events)?;
-//! let then = index.state(&customer, AsOf::known_at(decided_at), &store)?;
+//! index.catch_up(&history)?;
+//! let streams = BTreeMap::from([(history[0].stream.clone(), history.clone())]);
+//! let before = index.state(&customer, AsOf::known_at(now), &streams)?.unwrap();
+//! assert_eq!(before.exposure(), money(100));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Invariants

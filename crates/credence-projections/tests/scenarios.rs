@@ -935,6 +935,9 @@ fn delay_reasons_and_promises() {
         BTreeMap::from([(ReasonCode::new("dispute").unwrap(), 1)])
     );
     assert_eq!(r.overall_behaviour().delay_reasons.values().sum::<u64>(), 3);
+    // The statistics survive a persisted checkpoint.
+    let restored: Projections = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(restored, r);
 }
 
 /// Scenario 7: the state at a past moment, on both times.
