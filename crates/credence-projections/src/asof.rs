@@ -44,7 +44,7 @@
 //! snapshot clone is the term that grows with history: a
 //! [`CustomerAccount`] keeps every order, receivable and payment ever seen
 //! in ordinary `BTreeMap`s, so cloning it costs in proportion to its size
-//! (about 20 ms for a 100,000-event stream). Making as-of queries
+//! (about 11 ms for a 100,000-event stream). Making as-of queries
 //! logarithmic needs an account whose clone is cheap (persistent maps, or
 //! settled history moved out of the live state) in `credence-aggregates`.
 
