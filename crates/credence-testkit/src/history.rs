@@ -520,6 +520,11 @@ struct Interpreter<'a> {
     run_config: PolicyRunConfig,
     recorder: Recorder,
     schedule: Schedule,
+    /// Per receivable, the latest time of a fact its payment must not be
+    /// back-dated before (its delivery, payment order, promise).
+    not_before: BTreeMap<ReceivableId, DateTime<Utc>>,
+    /// The times of every delivery recorded, in order.
+    deliveries: Vec<DateTime<Utc>>,
 }
 
 impl<'a> Interpreter<'a> {
@@ -540,7 +545,44 @@ impl<'a> Interpreter<'a> {
                 intents: BTreeMap::new(),
                 next: 0,
             },
+            not_before: BTreeMap::new(),
+            deliveries: Vec::new(),
         }
+    }
+
+    /// Records that `receivable`'s payment must not occur before `at`.
+    fn not_before(&mut self, receivable: &ReceivableId, at: DateTime<Utc>) {
+        let entry = self.not_before.entry(receivable.clone()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// When a payment of `receivable` recorded at `at` occurred: `days`
+    /// earlier, but not before the facts it follows (see
+    /// [`CyclePlan::backdate_days`](crate::plan::CyclePlan::backdate_days)),
+    /// and after every delivery recorded on the same value date, so the
+    /// money never settles, as of any business time, a receivable that does
+    /// not exist yet. `None` when not back-dated.
+    fn value_time(
+        &self,
+        receivable: &ReceivableId,
+        at: DateTime<Utc>,
+        days: u8,
+    ) -> Option<DateTime<Utc>> {
+        if days == 0 {
+            return None;
+        }
+        let calendar = &self.recorder.calendar;
+        let mut occurred = at - chrono::Duration::days(days.into());
+        if let Some(floor) = self.not_before.get(receivable) {
+            occurred = occurred.max(*floor);
+        }
+        let date = calendar.local_date(occurred);
+        for delivered in &self.deliveries {
+            if calendar.local_date(*delivered) == date {
+                occurred = occurred.max(*delivered);
+            }
+        }
+        (occurred < at).then_some(occurred)
     }
 
     fn money(&self, minor: u32) -> Money {
@@ -645,6 +687,16 @@ impl<'a> Interpreter<'a> {
                 DeliveryPlan::Cancelled => self
                     .schedule
                     .push(at + chrono::Duration::hours(1), Intent::Cancel(index)),
+                DeliveryPlan::LeftOpen => {}
+                DeliveryPlan::PartialLeftOpen { percent } => self.schedule.push(
+                    at + chrono::Duration::hours(2),
+                    Intent::Deliver {
+                        cycle: index,
+                        percent,
+                        part: 1,
+                        attempt: 0,
+                    },
+                ),
             }
         }
         let mut evaluated_through = start;
@@ -785,6 +837,8 @@ impl<'a> Interpreter<'a> {
                     occurred_at: None,
                 };
                 self.execute(at, command.into())?;
+                self.deliveries.push(at);
+                self.not_before(&receivable, at);
                 self.schedule_payment(receivable, cycle);
                 Ok(())
             }
@@ -834,6 +888,8 @@ impl<'a> Interpreter<'a> {
                 if account.payments().contains_key(&payment) {
                     return Ok(());
                 }
+                let occurred_at =
+                    self.value_time(&receivable, at, self.plan.cycles[cycle].backdate_days);
                 let command = ReceivePayment {
                     customer: self.customer(),
                     payment: payment.clone(),
@@ -841,7 +897,7 @@ impl<'a> Interpreter<'a> {
                     method: PaymentMethod::BankTransfer,
                     allocations,
                     payment_order,
-                    occurred_at: None,
+                    occurred_at,
                 };
                 self.execute(at, command.into())?;
                 if self.plan.cycles[cycle].reversed {
@@ -872,6 +928,7 @@ impl<'a> Interpreter<'a> {
                     occurred_at: None,
                 };
                 self.execute(at, command.into())?;
+                self.not_before(&receivable, at);
                 let calendar_day = expected_by.max(today);
                 if self.plan.cycles[cycle].clears {
                     self.schedule.push(
@@ -917,6 +974,7 @@ impl<'a> Interpreter<'a> {
                     receivables: vec![receivable.clone()],
                 };
                 self.execute(at, command.into())?;
+                self.not_before(&receivable, at);
                 self.schedule
                     .push(morning(shift(promised, 1)), Intent::CheckDeadlines);
                 self.schedule.push(

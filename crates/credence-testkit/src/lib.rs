@@ -10,7 +10,9 @@
 //!   record, valid by construction; with a policy
 //!   ([`interpret_with_policy`]), the policy's decisions recorded as the
 //!   engine records them;
-//! * [`strategy`]: ready-made proptest strategies of plans and histories;
+//! * [`strategy`]: ready-made proptest strategies of plans and histories,
+//!   and [`strategy::portfolio`], several customers merged into one global
+//!   log as a store holds them;
 //! * [`invariants`]: reusable checks that return a readable error, for any
 //!   history and for a policy's decisions (determinism, past only,
 //!   explanations, replay, monotonicity);
@@ -69,3 +71,4 @@ pub use history::{
     interpret_with_policy, interpret_with_policy_config,
 };
 pub use plan::{CustomerPlan, PayerBehaviour, PlanConfig};
+pub use strategy::{Portfolio, PortfolioConfig};

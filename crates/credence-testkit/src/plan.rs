@@ -54,6 +54,15 @@ pub enum DeliveryPlan {
     },
     /// Cancelled before delivery.
     Cancelled,
+    /// Never delivered nor cancelled: still open when the history ends
+    /// (only with [`PlanConfig::open_orders`]).
+    LeftOpen,
+    /// `percent` of each line delivered, the rest still open when the
+    /// history ends (only with [`PlanConfig::open_orders`]).
+    PartialLeftOpen {
+        /// Share of each line delivered (10–90).
+        percent: u8,
+    },
 }
 
 /// One order line of a plan.
@@ -87,6 +96,13 @@ pub struct CyclePlan {
     /// A new credit limit (major units) agreed the morning of the order,
     /// the other terms unchanged.
     pub new_credit_limit: Option<u32>,
+    /// Days the value date of this cycle's payments lies before the day
+    /// they are recorded (a bank statement booked late): the payment's
+    /// `occurred_at` is its recording time less these days, but never
+    /// before the delivery of the receivable it pays (nor its payment order
+    /// or promise, nor a delivery recorded later on the same value date).
+    /// Only with [`PlanConfig::backdating`]; mostly 0.
+    pub backdate_days: u8,
 }
 
 /// The contract terms of a plan.
@@ -134,11 +150,25 @@ pub struct PlanConfig {
     pub reversals: bool,
     /// Whether overpayments may happen.
     pub overpayments: bool,
+    /// How many days late a [`PayerBehaviour::Late`] customer pays. Past
+    /// 30, the default policy refuses its next orders.
+    pub late_days: RangeInclusive<u8>,
+    /// Whether payments may be back-dated (see [`CyclePlan::backdate_days`]).
+    /// Off by default, so the default plans (and benchmarks seeded from
+    /// them) stay as they were; the projections' properties turn it on.
+    pub backdating: bool,
+    /// Whether orders may be left open, wholly or partly undelivered, when
+    /// the history ends ([`DeliveryPlan::LeftOpen`],
+    /// [`DeliveryPlan::PartialLeftOpen`]). Off by default, as
+    /// [`backdating`](Self::backdating).
+    pub open_orders: bool,
 }
 
 impl Default for PlanConfig {
     /// 1–12 weekly-ish cycles of 1–3 lines over 4 items, prices 1.00–500.00
-    /// EUR, from Monday 5 January 2026, with reversals and overpayments.
+    /// EUR, from Monday 5 January 2026, late payers 1–20 days late, with
+    /// reversals and overpayments, without back-dated payments or orders
+    /// left open.
     fn default() -> Self {
         Self {
             cycles: 1..=12,
@@ -150,15 +180,23 @@ impl Default for PlanConfig {
             start: NaiveDate::from_ymd_opt(2026, 1, 5).expect("valid date"),
             reversals: true,
             overpayments: true,
+            late_days: 1..=20,
+            backdating: false,
+            open_orders: false,
         }
     }
 }
 
-/// Payer behaviours, all equally likely.
+/// Payer behaviours, all equally likely (late payers 1–20 days late).
 pub fn behaviour() -> impl Strategy<Value = PayerBehaviour> {
+    behaviour_late_by(1..=20)
+}
+
+/// Payer behaviours, all equally likely, late payers `late_days` late.
+pub fn behaviour_late_by(late_days: RangeInclusive<u8>) -> impl Strategy<Value = PayerBehaviour> {
     prop_oneof![
         (0u8..=3).prop_map(|early| PayerBehaviour::OnTime { early }),
-        (1u8..=20).prop_map(|days| PayerBehaviour::Late { days }),
+        late_days.prop_map(|days| PayerBehaviour::Late { days }),
         Just(PayerBehaviour::Erratic),
         Just(PayerBehaviour::ByPaymentOrder),
         Just(PayerBehaviour::BreaksPromises),
@@ -186,13 +224,35 @@ pub fn terms() -> impl Strategy<Value = TermsPlan> {
         )
 }
 
-fn delivery() -> impl Strategy<Value = DeliveryPlan> {
-    prop_oneof![
+/// Deliveries; with `open_orders`, one order in five is left open (half of
+/// them partly delivered). Without, the strategy draws exactly as it always
+/// did, so seeded plans do not change.
+fn delivery(open_orders: bool) -> BoxedStrategy<DeliveryPlan> {
+    let closed = prop_oneof![
         6 => Just(DeliveryPlan::Full),
         2 => (10u8..=90).prop_map(|percent| DeliveryPlan::Partial { percent }),
         1 => (10u8..=90).prop_map(|percent| DeliveryPlan::PartialThenCancel { percent }),
         1 => Just(DeliveryPlan::Cancelled),
+    ];
+    if !open_orders {
+        return closed.boxed();
+    }
+    prop_oneof![
+        8 => closed,
+        1 => Just(DeliveryPlan::LeftOpen),
+        1 => (10u8..=90).prop_map(|percent| DeliveryPlan::PartialLeftOpen { percent }),
     ]
+    .boxed()
+}
+
+/// Back-dating days: 0 three times in four, else 1–6; always 0 (drawing
+/// nothing) without `backdating`.
+fn backdate_days(backdating: bool) -> BoxedStrategy<u8> {
+    if backdating {
+        prop_oneof![3 => Just(0u8), 1 => 1u8..=6].boxed()
+    } else {
+        Just(0u8).boxed()
+    }
 }
 
 /// One cycle under `config`.
@@ -209,12 +269,13 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
     (
         config.gap_days.clone(),
         proptest::collection::vec(line, config.lines.clone()),
-        delivery(),
+        delivery(config.open_orders),
         -3i8..=15,
         prop_oneof![8 => Just(0u32), 1 => 1u32..=20_000],
         prop::bool::weighted(0.05),
         prop::bool::weighted(0.8),
         prop_oneof![19 => Just(None), 1 => (1_000u32..=50_000).prop_map(Some)],
+        backdate_days(config.backdating),
     )
         .prop_map(
             move |(
@@ -226,6 +287,7 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
                 reversed,
                 clears,
                 new_credit_limit,
+                backdate_days,
             )| CyclePlan {
                 gap_days,
                 lines,
@@ -235,6 +297,7 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
                 reversed: reversals && reversed,
                 clears,
                 new_credit_limit,
+                backdate_days,
             },
         )
 }
@@ -243,7 +306,7 @@ pub fn cycle(config: &PlanConfig) -> impl Strategy<Value = CyclePlan> + use<> {
 pub fn customer_plan(config: PlanConfig) -> impl Strategy<Value = CustomerPlan> {
     (
         terms(),
-        behaviour(),
+        behaviour_late_by(config.late_days.clone()),
         proptest::collection::vec(cycle(&config), config.cycles.clone()),
     )
         .prop_map(|(terms, behaviour, cycles)| CustomerPlan {
