@@ -7,8 +7,8 @@
 //!   total per event: the floor any replay pays).
 //! * `replay_file`: the file log's `read_all` pages (read, checksum,
 //!   decode) with the plain fold vs serde_json parse (the codec's `decode`)
-//!   + the same plain fold over the same events as JSON lines in memory;
-//!   and the file log folded into accounts (a full replay).
+//!   plus the same plain fold over the same events as JSON lines in
+//!   memory; and the file log folded into accounts (a full replay).
 //!
 //! Run with: `cargo bench --bench replay`. `CREDENCE_BENCH_QUICK=1` shrinks
 //! sizes and times.

@@ -109,7 +109,7 @@ pub fn workload(customers: usize, commands: usize) -> Vec<Step> {
             steps.push((step.at, k, i, step));
         }
     }
-    steps.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    steps.sort_by_key(|a| (a.0, a.1, a.2));
     steps.into_iter().map(|(_, _, _, step)| step).collect()
 }
 
