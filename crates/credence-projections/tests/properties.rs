@@ -1,223 +1,29 @@
 //! Property tests over generated multi-customer logs.
 //!
-//! The customer histories come from `credence-testkit`; this file only
-//! merges several of them into one global log, sprinkles in policy
-//! decisions (which the kit does not generate) and back-dates some payments.
-//! That multi-customer strategy belongs in the testkit.
+//! The logs come from the testkit's portfolio strategy: several customers'
+//! histories, each generated through the aggregate with the default
+//! policy's real decisions (holds, refusals, residual, partial and deferred
+//! service, priority changes), back-dated payments and orders left open,
+//! merged into one global log as a store holds them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use credence_aggregates::{CustomerAccount, OrderStatus};
 use credence_events::{
-    CreditDecided, Currency, CustomerId, DecisionId, DiscountOutcome, Event, EventEnvelope,
-    EventId, Explanation, FulfilmentMode, FulfilmentModeChanged, GlobalPosition, ItemId, Money,
-    OrderId, OrderLine, OrderPlaced, PolicyId, PolicyRef, Priority, PriorityChanged, Quantity,
-    Rate, RuleId, StreamId, StreamVersion, Urgency, Verdict,
+    CustomerId, EventEnvelope, FulfilmentMode, GlobalPosition, ItemId, StreamId,
 };
 use credence_projections::{
     AllocationPass, AsOf, AsOfIndex, Projection, ProjectionConfig, Projections, ServiceTier,
 };
-use credence_testkit::{PlanConfig, interpret, strategy};
+use credence_testkit::strategy::{self, PortfolioConfig};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-/// A policy decision to insert into a customer's stream.
-#[derive(Debug, Clone)]
-enum Decision {
-    Mode(FulfilmentMode),
-    Priority(u8),
-    /// On the latest order placed before the insertion point.
-    Order(Verdict, FulfilmentMode),
-}
-
-fn mode() -> impl Strategy<Value = FulfilmentMode> {
-    prop_oneof![
-        Just(FulfilmentMode::Full),
-        Just(FulfilmentMode::Partial),
-        Just(FulfilmentMode::Residual),
-        Just(FulfilmentMode::CashOnDelivery),
-        Just(FulfilmentMode::Deferred),
-        Just(FulfilmentMode::Refused),
-    ]
-}
-
-fn decision() -> impl Strategy<Value = (u8, Decision)> {
-    (
-        0u8..=100,
-        prop_oneof![
-            mode().prop_map(Decision::Mode),
-            (1u8..=5).prop_map(Decision::Priority),
-            (
-                prop_oneof![
-                    Just(Verdict::Accept),
-                    Just(Verdict::Hold),
-                    Just(Verdict::Refuse)
-                ],
-                mode()
-            )
-                .prop_map(|(v, m)| Decision::Order(v, m)),
-        ],
-    )
-}
-
-/// Orders left open at the end of a stream: lines of (item, quantity).
-type OpenOrders = Vec<Vec<(u8, u8)>>;
-
-/// A customer's generated life: plan, decisions, payment back-dating
-/// (days), orders still open at the end.
-type Life = (
-    credence_testkit::CustomerPlan,
-    Vec<(u8, Decision)>,
-    u8,
-    OpenOrders,
-);
-
-fn customer_life() -> impl Strategy<Value = Life> {
-    let config = PlanConfig {
-        cycles: 1..=6,
-        ..PlanConfig::default()
-    };
-    (
-        strategy::plans(config),
-        proptest::collection::vec(decision(), 0..=3),
-        0u8..=6,
-        proptest::collection::vec(proptest::collection::vec((0u8..4, 1u8..=12), 1..=3), 0..=3),
-    )
-}
-
-fn explanation(at: DateTime<Utc>) -> Explanation {
-    Explanation {
-        policy: PolicyRef {
-            id: PolicyId::new("generated").unwrap(),
-            version: 1,
-            hash: "0".repeat(64),
-        },
-        rule: RuleId::new("generated").unwrap(),
-        evaluated_at: at,
-        conditions: Vec::new(),
-        summary: "generated".into(),
-    }
-}
-
-/// One customer's stream: the kit's history plus decisions and back-dated
-/// payments, versions renumbered.
-fn stream(
-    index: usize,
-    plan: &credence_testkit::CustomerPlan,
-    decisions: &[(u8, Decision)],
-    backdate: u8,
-    open_orders: &OpenOrders,
-) -> Vec<EventEnvelope> {
-    let config = PlanConfig {
-        cycles: 1..=6,
-        ..PlanConfig::default()
-    };
-    let customer = CustomerId::new(format!("C-{index}")).unwrap();
-    let history = interpret(plan, customer, &config).expect("the kit makes valid histories");
-    let mut events = history.events;
-    let last = events.last().cloned().expect("a registered customer");
-    for (n, lines) in open_orders.iter().enumerate() {
-        let mut lines: Vec<OrderLine> = lines
-            .iter()
-            .map(|(item, quantity)| OrderLine {
-                item: ItemId::new(format!("item-{item}")).unwrap(),
-                quantity: Quantity::units((*quantity).into()).unwrap(),
-                unit_price: Money::new(Decimal::new(1250, 2), Currency::new("EUR").unwrap())
-                    .unwrap(),
-            })
-            .collect();
-        lines.sort_by(|a, b| a.item.cmp(&b.item));
-        lines.dedup_by(|a, b| a.item == b.item);
-        let mut envelope = last.clone();
-        envelope.id = EventId::from_u128(0x0de0_0000_0000 + (index as u128) * 100 + n as u128);
-        envelope.event = OrderPlaced {
-            order: OrderId::new(format!("open-{index}-{n}")).unwrap(),
-            lines,
-            requested_delivery: last.recorded_at + Duration::hours(n as i64),
-            urgency: Urgency::Normal,
-            discount: Rate::ZERO,
-        }
-        .into();
-        events.push(envelope);
-    }
-    for (n, (at, decision)) in decisions.iter().enumerate() {
-        let point = (usize::from(*at) * events.len() / 100).clamp(1, events.len());
-        let before = &events[point - 1];
-        let when = before.recorded_at;
-        let id = DecisionId::new(format!("D-{index}-{n}")).unwrap();
-        let event: Event = match decision {
-            Decision::Mode(to) => FulfilmentModeChanged {
-                decision: id,
-                from: FulfilmentMode::Full,
-                to: *to,
-                explanation: explanation(when),
-            }
-            .into(),
-            Decision::Priority(rank) => PriorityChanged {
-                decision: id,
-                from: Priority::NORMAL,
-                to: Priority(*rank),
-                explanation: explanation(when),
-            }
-            .into(),
-            Decision::Order(verdict, mode) => {
-                let order = events[..point].iter().rev().find_map(|e| match &e.event {
-                    Event::OrderPlaced(o) => Some(o.order.clone()),
-                    _ => None,
-                });
-                CreditDecided {
-                    decision: id,
-                    order,
-                    verdict: *verdict,
-                    fulfilment: *mode,
-                    discount: DiscountOutcome::Kept,
-                    priority: Priority(2),
-                    explanation: explanation(when),
-                }
-                .into()
-            }
-        };
-        let mut envelope = before.clone();
-        envelope.event = event;
-        envelope.occurred_at = when;
-        envelope.id = EventId::from_u128(0xdec0_0000_0000 + (index as u128) * 100 + n as u128);
-        events.insert(point, envelope);
-    }
-    for event in &mut events {
-        if let Event::PaymentReceived(_) = event.event {
-            event.occurred_at -= Duration::days(backdate.into());
-        }
-    }
-    for (i, event) in events.iter_mut().enumerate() {
-        event.version = StreamVersion(i as u64 + 1);
-    }
-    events
-}
-
-/// Several customers' streams merged into one global log by recorded time.
+/// Several customers' streams merged into one global log by recorded time:
+/// the testkit's portfolios.
 fn global_log() -> impl Strategy<Value = Vec<EventEnvelope>> {
-    proptest::collection::vec(customer_life(), 1..=4).prop_map(|lives| {
-        let mut all: Vec<(usize, EventEnvelope)> = lives
-            .iter()
-            .enumerate()
-            .flat_map(|(i, (plan, decisions, backdate, open))| {
-                stream(i, plan, decisions, *backdate, open)
-                    .into_iter()
-                    .map(move |e| (i, e))
-            })
-            .collect();
-        all.sort_by(|(a, x), (b, y)| {
-            (x.recorded_at, a, x.version).cmp(&(y.recorded_at, b, y.version))
-        });
-        all.into_iter()
-            .enumerate()
-            .map(|(n, (_, mut e))| {
-                e.position = GlobalPosition(n as u64 + 1);
-                e
-            })
-            .collect()
-    })
+    strategy::portfolio(PortfolioConfig::default()).prop_map(|portfolio| portfolio.log)
 }
 
 fn streams(events: &[EventEnvelope]) -> BTreeMap<CustomerId, Vec<EventEnvelope>> {
@@ -410,5 +216,124 @@ proptest! {
         let positions: Vec<usize> = queue.entries.iter().map(|e| e.position).collect();
         prop_assert_eq!(positions, (1..=queue.entries.len()).collect::<Vec<_>>());
         prop_assert!(queue.entries.windows(2).all(|w| w[0].reason.tier <= w[1].reason.tier));
+    }
+}
+
+/// The generated logs exercise what the properties are about: back-dated
+/// payments (business order differs from recorded order), open orders over
+/// several items contested by several orders, every queue tier, every
+/// allocation pass and outcome, and the policy's decisions of every kind.
+#[test]
+fn generated_logs_exercise_every_case() {
+    use credence_events::Event;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    // A fixed seed, so what is asserted does not depend on luck; as many
+    // cases as the properties run.
+    let cases = 48;
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let seen = std::cell::RefCell::new(BTreeMap::<String, u32>::new());
+    runner
+        .run(&global_log(), |events| {
+            let mut found = BTreeSet::new();
+            let mut latest = events[0].occurred_at;
+            for e in &events {
+                if e.occurred_at < latest {
+                    found.insert("business order differs from recorded order".to_owned());
+                }
+                latest = latest.max(e.occurred_at);
+                match &e.event {
+                    Event::PaymentReceived(_) if e.occurred_at < e.recorded_at => {
+                        found.insert("back-dated payment".to_owned());
+                    }
+                    Event::CreditDecided(d) => {
+                        found.insert(format!("verdict {:?}", d.verdict));
+                    }
+                    Event::FulfilmentModeChanged(c) => {
+                        found.insert(format!("mode {:?}", c.to));
+                    }
+                    Event::PriorityChanged(_) => {
+                        found.insert("priority changed".to_owned());
+                    }
+                    _ => {}
+                }
+            }
+            let read = Projections::rebuild(config(), &events).unwrap();
+            let now = events.last().unwrap().recorded_at;
+            let queue = read.service_queue(now);
+            let mut orders_per_item: BTreeMap<&ItemId, usize> = BTreeMap::new();
+            for entry in &queue.entries {
+                found.insert(format!("tier {:?}", entry.reason.tier));
+                if entry.open_lines().count() >= 2 {
+                    found.insert("open order over several items".to_owned());
+                }
+                for (item, _) in entry.open_lines() {
+                    *orders_per_item.entry(item).or_default() += 1;
+                }
+            }
+            if orders_per_item.values().any(|n| *n >= 2) {
+                found.insert("item wanted by several open orders".to_owned());
+            }
+            let stock: BTreeMap<ItemId, Decimal> = (0..4)
+                .map(|i| (ItemId::new(format!("item-{i}")).unwrap(), Decimal::from(12)))
+                .collect();
+            for line in read.allocate(&stock, now).unwrap().lines {
+                found.insert(format!("pass {:?}", line.reason.pass));
+                found.insert(format!("outcome {:?}", line.reason.outcome));
+            }
+            let mut seen = seen.borrow_mut();
+            for f in found {
+                *seen.entry(f).or_default() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let seen = seen.into_inner();
+    let mut expected: Vec<String> = [
+        "business order differs from recorded order",
+        "back-dated payment",
+        "open order over several items",
+        "item wanted by several open orders",
+        "verdict Accept",
+        "verdict Hold",
+        "verdict Refuse",
+        "mode Residual",
+        "mode Partial",
+        "mode Deferred",
+        "mode Refused",
+        "priority changed",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for tier in [
+        ServiceTier::NoDebt,
+        ServiceTier::Debt,
+        ServiceTier::Residual,
+        ServiceTier::Held,
+        ServiceTier::Refused,
+    ] {
+        expected.push(format!("tier {tier:?}"));
+    }
+    for pass in [
+        AllocationPass::Regular,
+        AllocationPass::Residual,
+        AllocationPass::NotServed,
+    ] {
+        expected.push(format!("pass {pass:?}"));
+    }
+    for outcome in ["Full", "Partial", "Nothing", "NotServed"] {
+        expected.push(format!("outcome {outcome}"));
+    }
+    for what in expected {
+        assert!(
+            seen.contains_key(&what),
+            "no generated log has {what}: {seen:#?}"
+        );
     }
 }

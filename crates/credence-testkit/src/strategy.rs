@@ -96,15 +96,18 @@ pub struct PortfolioConfig {
 }
 
 impl Default for PortfolioConfig {
-    /// 1–4 customers of 1–8 cycles each, with back-dated payments, orders
-    /// left open and late payers up to 45 days late, decided by the default
-    /// policy (so orders are held and refused, and standings move to
-    /// residual, partial, deferred or refused service and change priority).
+    /// 1–4 customers of 1–10 cycles each, 1–14 days apart, with back-dated
+    /// payments, orders left open and late payers up to 45 days late,
+    /// decided by the default policy: orders are held, and refused (in about
+    /// one portfolio in eight: a customer still ordering when a debt is a
+    /// month overdue), and standings move to residual, partial, deferred or
+    /// refused service and change priority.
     fn default() -> Self {
         Self {
             customers: 1..=4,
             plan: PlanConfig {
-                cycles: 1..=8,
+                cycles: 1..=10,
+                gap_days: 1..=14,
                 late_days: 1..=45,
                 backdating: true,
                 open_orders: true,
