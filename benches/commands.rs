@@ -2,7 +2,8 @@
 //!
 //! * `command_vs_history`: the cost of one command against a customer whose
 //!   stream already holds 10 … 100,000 events, through Credence's engine on
-//!   the memory store and through cqrs-es with its `MemStore`.
+//!   the memory store (the kit's mix, and `PlaceOrder` alone) and through
+//!   cqrs-es with its `MemStore`.
 //! * `commands_per_second`: 1,000 customers x 100 commands (the kit's
 //!   realistic mix, interleaved in business-time order), policy evaluation
 //!   included, through both.
@@ -170,6 +171,47 @@ fn command_vs_history(c: &mut Criterion) {
         });
         if rejected > 0 {
             eprintln!("command_vs_history/credence-memory/{n}: {rejected} commands rejected");
+        }
+
+        // Credence, `PlaceOrder` only: the command that carries the policy
+        // evaluation (the mix above is bimodal: its median says little).
+        let orders: Vec<Vec<&Step>> = prepared
+            .iter()
+            .map(|p| {
+                p.rest
+                    .iter()
+                    .filter(|s| matches!(s.command, credence_aggregates::Command::PlaceOrder(_)))
+                    .collect()
+            })
+            .collect();
+        let order_budget = orders.iter().map(Vec::len).min().unwrap_or(0).min(budget);
+        assert!(order_budget > 0, "no orders to place for n = {n}");
+        let mut pool: Option<CredencePool> = None;
+        group.bench_function(BenchmarkId::new("credence-memory-place-order", n), |b| {
+            b.iter_custom(|iters| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iters {
+                    let rebuild = pool.as_ref().is_none_or(|p| p.executed >= order_budget * k);
+                    if rebuild {
+                        pool = Some(CredencePool::new(&prepared));
+                    }
+                    let p = pool.as_mut().expect("built");
+                    let c = p.executed % k;
+                    let step = orders[c][p.next[c]];
+                    let start = Instant::now();
+                    let ok = common::run(&p.engine, step);
+                    elapsed += start.elapsed();
+                    rejected += usize::from(!ok);
+                    p.next[c] += 1;
+                    p.executed += 1;
+                }
+                elapsed
+            });
+        });
+        if rejected > 0 {
+            eprintln!(
+                "command_vs_history/credence-memory-place-order/{n}: {rejected} commands rejected"
+            );
         }
 
         // cqrs-es: MemStore, the same commands translated.
