@@ -59,6 +59,11 @@
 //!   release, a refused order is never delivered).
 //! * Generation is deterministic given proptest's seed; time only moves
 //!   forward, through business days.
+//! * Everything is generated through the aggregate, never edited
+//!   afterwards: a back-dated payment is a `ReceivePayment` with an earlier
+//!   `occurred_at`, never before the delivery of what it pays (nor, on its
+//!   value date, before any delivery it could be allocated to); a
+//!   portfolio's decisions are the policy's own.
 
 pub mod history;
 pub mod invariants;

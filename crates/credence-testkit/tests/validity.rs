@@ -285,12 +285,17 @@ fn portfolios_merge_valid_histories_into_one_log() {
                 for (n, e) in portfolio.log.iter().enumerate() {
                     prop_assert_eq!(e.position.0, n as u64 + 1);
                 }
-                prop_assert!(
-                    portfolio
-                        .log
-                        .windows(2)
-                        .all(|w| w[0].recorded_at <= w[1].recorded_at)
-                );
+                // Merged by (recorded time, customer index, stream version).
+                let index: std::collections::BTreeMap<_, _> = portfolio
+                    .histories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (h.events[0].stream.clone(), i))
+                    .collect();
+                let key = |e: &credence_events::EventEnvelope| {
+                    (e.recorded_at, index[&e.stream], e.version)
+                };
+                prop_assert!(portfolio.log.windows(2).all(|w| key(&w[0]) < key(&w[1])));
                 for (i, history) in portfolio.histories.iter().enumerate() {
                     prop_assert_eq!(&history.customer, &strategy::portfolio_customer(i));
                     let stream: Vec<_> = portfolio
