@@ -195,7 +195,7 @@ fn backdated_payments_and_open_orders_replay_with_zero_rejections() {
     // A fixed seed: the coverage asserted below does not depend on luck.
     let mut runner = TestRunner::new_with_rng(
         Config {
-            cases: 1_000,
+            cases: 2_000,
             ..Config::default()
         },
         TestRng::deterministic_rng(RngAlgorithm::ChaCha),
@@ -342,4 +342,27 @@ fn portfolios_merge_valid_histories_into_one_log() {
             seen.borrow()
         );
     }
+}
+
+/// The policy's invariants (determinism, past only, explanations, replay,
+/// money, JSON, snapshots) hold on portfolio histories too, back-dated
+/// payments and open orders included.
+#[test]
+fn portfolio_histories_keep_the_policy_invariants() {
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &strategy::portfolio(strategy::PortfolioConfig::default()),
+            |portfolio| {
+                for history in &portfolio.histories {
+                    credence_testkit::invariants::policy_invariants(history)
+                        .map_err(TestCaseError::fail)?;
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
 }
