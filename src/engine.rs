@@ -35,8 +35,8 @@ use credence_events::{
     StreamId, StreamVersion,
 };
 use credence_policies::{
-    Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, evaluate_customer,
-    order_placed, release_held_orders, replay_check, what_if,
+    Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, decide_order,
+    evaluate_customer, release_held_orders, replay_check, what_if,
 };
 use credence_projections::{
     AllocationPlan, AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections,
@@ -310,28 +310,29 @@ impl Engine {
         Ok(account.filter(|a| a.version() == snapshot.version))
     }
 
-    fn maybe_snapshot(
-        &self,
-        stream: &StreamId,
-        account: &CustomerAccount,
-        before: StreamVersion,
-    ) -> Result<(), EngineError> {
+    /// Saves a snapshot when the account crossed a multiple of
+    /// [`EngineConfig::snapshot_every`]. A failure is logged, not returned:
+    /// the events are stored, and a missing snapshot only makes a later
+    /// cold load fold more events.
+    fn maybe_snapshot(&self, stream: &StreamId, account: &CustomerAccount, before: StreamVersion) {
         let every = self.config.snapshot_every;
         if every == 0 || account.version().0 / every == before.0 / every {
-            return Ok(());
+            return;
         }
-        let data = serde_json::to_vec(account).map_err(|e| {
-            EngineError::Store(StoreError::InvalidInput(format!(
-                "account does not serialise: {e}"
-            )))
-        })?;
-        self.store.save_snapshot(&Snapshot {
-            stream: stream.clone(),
-            version: account.version(),
-            key: Self::snapshot_key()?,
-            data,
-        })?;
-        Ok(())
+        let saved = serde_json::to_vec(account)
+            .map_err(|e| StoreError::InvalidInput(format!("account does not serialise: {e}")))
+            .and_then(|data| {
+                let key = SnapshotKey::for_code("account", ACCOUNT_SNAPSHOT_LAYOUT)?;
+                self.store.save_snapshot(&Snapshot {
+                    stream: stream.clone(),
+                    version: account.version(),
+                    key,
+                    data,
+                })
+            });
+        if let Err(e) = saved {
+            tracing::warn!(%stream, error = %e, "snapshot not saved");
+        }
     }
 
     /// Runs `command` at business time `now` (the time the engine learns
@@ -343,24 +344,29 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(customer = %command.customer(), command = command.name(), %now))]
     pub fn execute(&self, command: Command, now: DateTime<Utc>) -> Result<Executed, EngineError> {
         let customer = command.customer().clone();
-        self.record(&customer, |engine, account| {
-            let events = account.decide(&command, now, engine.calendar())?;
+        self.record(&customer, |engine, draft| {
+            let events = draft.account.decide(&command, now, engine.calendar())?;
             let occurred_at = command.occurred_at(now);
-            let mut proposed: Vec<NewEvent> = events
-                .into_iter()
-                .map(|event| new_event(event, occurred_at, now))
-                .collect();
-            // A placed order gets its credit decision in the same append.
-            let mut decisions = Vec::new();
-            for placed in proposed
-                .iter()
-                .filter(|p| matches!(p.event, Event::OrderPlaced(_)))
-            {
-                let decision = order_placed(&engine.policy, account, placed, engine.calendar())?;
-                decisions.push(new_event(decision.event.into(), occurred_at, now));
+            for event in events {
+                let placed = match &event {
+                    Event::OrderPlaced(placed) => Some(placed.order.clone()),
+                    _ => None,
+                };
+                draft.stage(event, occurred_at, now);
+                // A placed order gets its credit decision in the same append,
+                // decided on the state that holds the order.
+                if let Some(order) = placed {
+                    let decision = decide_order(
+                        &engine.policy,
+                        draft.account,
+                        &order,
+                        occurred_at,
+                        engine.calendar(),
+                    )?;
+                    draft.stage(decision.event.into(), occurred_at, now);
+                }
             }
-            proposed.extend(decisions);
-            Ok(proposed)
+            Ok(())
         })
     }
 
@@ -379,56 +385,44 @@ impl Engine {
         customer: &CustomerId,
         now: DateTime<Utc>,
     ) -> Result<Executed, EngineError> {
-        self.record(customer, |engine, account| {
-            if !account.is_registered() {
+        self.record(customer, |engine, draft| {
+            if !draft.account.is_registered() {
                 return Err(EngineError::UnknownCustomer(customer.clone()));
             }
-            let deadlines = account.decide(
-                &CheckDeadlines {
-                    customer: customer.clone(),
-                }
-                .into(),
-                now,
-                engine.calendar(),
-            )?;
             // Close deadlines, then release held orders the policy now
             // accepts, then evaluate the customer, each on the state after
             // the one before.
-            let mut after = account.clone();
-            let mut proposed = Vec::new();
-            let mut stage = |after: &mut CustomerAccount, events: Vec<Event>| {
-                for event in events {
-                    let new = new_event(event, now, now);
-                    after.apply(&new.clone().into_envelope(
-                        StreamId::for_customer(customer),
-                        after.version().next(),
-                        GlobalPosition::START,
-                    ));
-                    proposed.push(new);
-                }
+            let check = CheckDeadlines {
+                customer: customer.clone(),
             };
-            stage(&mut after, deadlines);
-            let releases = release_held_orders(&engine.policy, &after, now, engine.calendar())?;
-            stage(
-                &mut after,
-                releases.into_iter().map(|r| r.event.into()).collect(),
-            );
-            let evaluation = evaluate_customer(&engine.policy, &after, now, engine.calendar())?;
-            proposed.extend(
-                evaluation
-                    .events
-                    .into_iter()
-                    .map(|event| new_event(event, now, now)),
-            );
-            Ok(proposed)
+            for event in draft
+                .account
+                .decide(&check.into(), now, engine.calendar())?
+            {
+                draft.stage(event, now, now);
+            }
+            for release in
+                release_held_orders(&engine.policy, draft.account, now, engine.calendar())?
+            {
+                draft.stage(release.event.into(), now, now);
+            }
+            let evaluation =
+                evaluate_customer(&engine.policy, draft.account, now, engine.calendar())?;
+            for event in evaluation.events {
+                draft.stage(event, now, now);
+            }
+            Ok(())
         })
     }
 
-    /// The shared load / decide / append / retry loop.
+    /// The shared load / decide / append / retry loop. `decide` stages its
+    /// events on the cached account itself (no copy of the account per
+    /// command); when anything fails after staging, the cached account is
+    /// dropped and the next call reloads it from the store.
     fn record(
         &self,
         customer: &CustomerId,
-        decide: impl Fn(&Engine, &CustomerAccount) -> Result<Vec<NewEvent>, EngineError>,
+        decide: impl Fn(&Engine, &mut Draft<'_>) -> Result<(), EngineError>,
     ) -> Result<Executed, EngineError> {
         let stream = StreamId::for_customer(customer);
         let slot = self.slot(customer);
@@ -437,15 +431,27 @@ impl Engine {
         loop {
             attempts += 1;
             self.refresh(&mut guard, &stream)?;
-            let account = guard.as_ref().expect("refreshed");
-            let proposed = decide(self, account)?;
+            let account = guard.as_mut().expect("refreshed");
+            let before = account.version();
+            let mut draft = Draft {
+                stream: &stream,
+                account,
+                proposed: Vec::new(),
+            };
+            let decided = decide(self, &mut draft);
+            let proposed = draft.proposed;
+            if let Err(e) = decided {
+                if !proposed.is_empty() {
+                    *guard = None;
+                }
+                return Err(e);
+            }
             if proposed.is_empty() {
                 return Ok(Executed {
                     events: Vec::new(),
-                    version: account.version(),
+                    version: before,
                 });
             }
-            let before = account.version();
             let expected = if before == StreamVersion::NONE {
                 ExpectedVersion::NoStream
             } else {
@@ -453,34 +459,38 @@ impl Engine {
             };
             match self.store.append(&stream, expected, &proposed) {
                 Ok(outcome) => {
-                    let account = guard.as_mut().expect("refreshed");
+                    let account = guard.as_ref().expect("refreshed");
                     let mut position = outcome.first_position;
                     let mut version = before;
-                    let mut stored = Vec::with_capacity(proposed.len());
-                    for new in proposed {
-                        version = version.next();
-                        let envelope = new.into_envelope(stream.clone(), version, position);
-                        position = position.next();
-                        account.apply(&envelope);
-                        stored.push(envelope);
-                    }
-                    self.maybe_snapshot(&stream, account, before)?;
+                    let stored: Vec<EventEnvelope> = proposed
+                        .into_iter()
+                        .map(|new| {
+                            version = version.next();
+                            let envelope = new.into_envelope(stream.clone(), version, position);
+                            position = position.next();
+                            envelope
+                        })
+                        .collect();
+                    self.maybe_snapshot(&stream, account, before);
                     return Ok(Executed {
                         events: stored,
                         version: account.version(),
                     });
                 }
-                Err(StoreError::Conflict { .. }) if attempts <= self.config.max_retries => {
-                    tracing::debug!(%stream, attempts, "conflict; catching up and deciding again");
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(EngineError::Conflict { stream, attempts });
-                }
                 Err(e) => {
-                    // The append may or may not have happened: forget the
-                    // cached state so the next call reloads from the store.
+                    // The staged events were not stored (or, for an IO error,
+                    // may have been): forget the cached state so it is
+                    // reloaded from the store.
                     *guard = None;
-                    return Err(e.into());
+                    match e {
+                        StoreError::Conflict { .. } if attempts <= self.config.max_retries => {
+                            tracing::debug!(%stream, attempts, "conflict; catching up and deciding again");
+                        }
+                        StoreError::Conflict { .. } => {
+                            return Err(EngineError::Conflict { stream, attempts });
+                        }
+                        e => return Err(e.into()),
+                    }
                 }
             }
         }
@@ -747,6 +757,27 @@ impl StreamEvents for StoreEvents<'_> {
         self.0
             .read_stream(stream, from, count)
             .map_err(|e| ProjectionError::EventSource(e.to_string()))
+    }
+}
+
+/// A decision in progress: events staged on the cached account, in order.
+struct Draft<'a> {
+    stream: &'a StreamId,
+    account: &'a mut CustomerAccount,
+    proposed: Vec<NewEvent>,
+}
+
+impl Draft<'_> {
+    /// Applies `event` to the account (as the next version of the stream)
+    /// and keeps it for the append.
+    fn stage(&mut self, event: Event, occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) {
+        let new = new_event(event, occurred_at, recorded_at);
+        self.account.apply(&new.clone().into_envelope(
+            self.stream.clone(),
+            self.account.version().next(),
+            GlobalPosition::START,
+        ));
+        self.proposed.push(new);
     }
 }
 

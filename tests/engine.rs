@@ -302,3 +302,148 @@ fn a_held_order_is_released_by_the_evaluation_after_payment() {
     let reports = engine.replay_check().unwrap();
     assert!(reports.iter().all(|(_, r)| r.is_clean()), "{reports:?}");
 }
+
+/// A store where another writer appends to the stream just before the
+/// engine's next `n` appends: each of those appends meets a conflict.
+#[derive(Debug)]
+struct RacyStore {
+    inner: MemoryStore,
+    races_left: std::sync::Mutex<u32>,
+}
+
+impl EventStore for RacyStore {
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: credence::store::ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<credence::store::AppendOutcome, credence::store::StoreError> {
+        let mut left = self.races_left.lock().unwrap();
+        if *left > 0 {
+            *left -= 1;
+            // The other writer: a person sends a reminder meanwhile.
+            let n = 100 + *left;
+            let other = NewEvent::new(
+                EventId::from_u128(u128::from(n)),
+                at(6, 9),
+                ReminderSent {
+                    reminder: ReminderId::new(format!("manual-{n}")).unwrap(),
+                    kind: ReminderKind::Overdue,
+                    recipient: Recipient::Manager,
+                    level: 9,
+                    receivables: vec![],
+                    message: "call them".into(),
+                    explanation: None,
+                },
+            );
+            self.inner
+                .append(stream, credence::store::ExpectedVersion::Any, &[other])?;
+        }
+        drop(left);
+        self.inner.append(stream, expected, events)
+    }
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, credence::store::StoreError> {
+        self.inner.read_stream(stream, from, max)
+    }
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+    ) -> Result<Vec<EventEnvelope>, credence::store::StoreError> {
+        self.inner.read_all(after, max)
+    }
+    fn stream_version(
+        &self,
+        stream: &StreamId,
+    ) -> Result<StreamVersion, credence::store::StoreError> {
+        self.inner.stream_version(stream)
+    }
+    fn head(&self) -> Result<GlobalPosition, credence::store::StoreError> {
+        self.inner.head()
+    }
+    fn save_snapshot(
+        &self,
+        snapshot: &credence::store::Snapshot,
+    ) -> Result<(), credence::store::StoreError> {
+        self.inner.save_snapshot(snapshot)
+    }
+    fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        key: &credence::store::SnapshotKey,
+        at_or_before: StreamVersion,
+    ) -> Result<Option<credence::store::Snapshot>, credence::store::StoreError> {
+        self.inner.load_snapshot(stream, key, at_or_before)
+    }
+    fn verify(&self) -> Result<credence::store::VerifyReport, credence::store::StoreError> {
+        self.inner.verify()
+    }
+}
+
+fn racy_engine(races: u32, max_retries: u32) -> (Engine, Arc<RacyStore>) {
+    let store = Arc::new(RacyStore {
+        inner: MemoryStore::new(),
+        races_left: std::sync::Mutex::new(0),
+    });
+    let engine = Engine::new(
+        store.clone(),
+        Policy::default_policy(),
+        EngineConfig {
+            max_retries,
+            ..EngineConfig::default()
+        },
+    );
+    engine.execute(register(), at(2, 9)).unwrap();
+    *store.races_left.lock().unwrap() = races;
+    (engine, store)
+}
+
+#[test]
+fn a_conflict_is_caught_up_and_decided_again() {
+    let (engine, store) = racy_engine(2, 5);
+    // Two other writers get in first; the third attempt wins.
+    let placed = engine.execute(place("O-1", 5), at(6, 9)).unwrap();
+    assert_eq!(placed.version, StreamVersion(5));
+    let history = engine.history(&customer()).unwrap();
+    let types: Vec<_> = history.iter().map(|e| e.event.type_name()).collect();
+    assert_eq!(
+        types,
+        [
+            "CustomerRegistered",
+            "ReminderSent",
+            "ReminderSent",
+            "OrderPlaced",
+            "CreditDecided"
+        ]
+    );
+    // The cached account is the store's: nothing staged by a losing attempt
+    // survives.
+    let folded = credence::aggregates::CustomerAccount::from_history(&history);
+    assert_eq!(engine.account(&customer()).unwrap(), folded);
+    assert_eq!(*store.races_left.lock().unwrap(), 0);
+}
+
+#[test]
+fn conflicts_beyond_the_retries_give_up_and_store_nothing_of_the_command() {
+    let (engine, _store) = racy_engine(3, 2);
+    let err = engine.execute(place("O-1", 5), at(6, 9)).unwrap_err();
+    assert!(
+        matches!(err, EngineError::Conflict { attempts: 3, .. }),
+        "{err}"
+    );
+    let history = engine.history(&customer()).unwrap();
+    assert!(
+        history
+            .iter()
+            .all(|e| !matches!(e.event, Event::OrderPlaced(_)))
+    );
+    assert_eq!(
+        engine.account(&customer()).unwrap(),
+        credence::aggregates::CustomerAccount::from_history(&history)
+    );
+}
