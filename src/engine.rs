@@ -50,7 +50,7 @@ use rust_decimal::Decimal;
 
 /// The layout version of the account snapshots this build writes. Part of
 /// the snapshot key, so snapshots written by other code are never read.
-const ACCOUNT_SNAPSHOT_LAYOUT: &str = concat!("account-v1-credence-", env!("CARGO_PKG_VERSION"));
+const ACCOUNT_SNAPSHOT_LAYOUT: &str = concat!("account-v2-credence-", env!("CARGO_PKG_VERSION"));
 
 /// How many events are read from a store per call while replaying.
 const READ_BATCH: usize = 4096;

@@ -34,3 +34,28 @@ proptest! {
         invariants::snapshot_plus_tail_equals_full_replay(&history).map_err(TestCaseError::fail)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The account's indexes (open orders, closed receivables by closing
+    /// date) agree with a scan of everything it holds.
+    #[test]
+    fn indexes_agree_with_a_full_scan(history in strategy::history(PlanConfig::default())) {
+        let account = history.account();
+        let open: Vec<_> = account.open_orders().map(|o| o.id.clone()).collect();
+        let scanned: Vec<_> = account
+            .orders()
+            .values()
+            .filter(|o| o.status == credence::aggregates::OrderStatus::Open)
+            .map(|o| o.id.clone())
+            .collect();
+        prop_assert_eq!(open, scanned);
+        let last_day = chrono::NaiveDate::MAX;
+        let latest: Vec<_> = account.closed_receivables_latest_first(last_day).map(|r| r.id.clone()).collect();
+        let mut closed: Vec<_> = account.receivables().values().filter(|r| !r.is_open()).collect();
+        closed.sort_by(|a, b| (b.closed_on, &b.id).cmp(&(a.closed_on, &a.id)));
+        let closed: Vec<_> = closed.into_iter().map(|r| r.id.clone()).collect();
+        prop_assert_eq!(latest, closed);
+    }
+}

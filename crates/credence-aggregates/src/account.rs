@@ -337,6 +337,11 @@ pub struct CustomerAccount {
     pub(crate) receivables: BTreeMap<ReceivableId, Receivable>,
     /// Open receivables by (due date, issue date, id): allocation order.
     pub(crate) open_receivables: BTreeSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    /// Closed receivables by (closing date, id): payment behaviour reads the
+    /// latest few without sorting the whole history.
+    pub(crate) closed_receivables: BTreeSet<(NaiveDate, ReceivableId)>,
+    /// Orders with something still to deliver.
+    pub(crate) open_orders: BTreeSet<OrderId>,
     pub(crate) payments: BTreeMap<PaymentId, Payment>,
     /// Payments with credit left, oldest first.
     pub(crate) credit_queue: VecDeque<PaymentId>,
@@ -437,6 +442,27 @@ impl CustomerAccount {
             .filter_map(|(_, _, id)| self.receivables.get(id))
     }
 
+    /// Closed receivables that closed on or before `up_to`, the most
+    /// recently closed first (ties: larger id first).
+    pub fn closed_receivables_latest_first(
+        &self,
+        up_to: NaiveDate,
+    ) -> impl Iterator<Item = &Receivable> {
+        // Evaluating at the present skips nothing; evaluating the past skips
+        // what closed after it.
+        self.closed_receivables
+            .iter()
+            .rev()
+            .skip_while(move |(closed_on, _)| *closed_on > up_to)
+            .filter_map(|(_, id)| self.receivables.get(id))
+    }
+
+    /// Orders with something still to deliver (neither fully delivered nor
+    /// cancelled), by id.
+    pub fn open_orders(&self) -> impl Iterator<Item = &Order> {
+        self.open_orders.iter().filter_map(|id| self.orders.get(id))
+    }
+
     /// Every receivable ever issued, by id.
     pub fn receivables(&self) -> &BTreeMap<ReceivableId, Receivable> {
         &self.receivables
@@ -520,6 +546,11 @@ impl CustomerAccount {
                 Decimal::ZERO
             };
             change(order);
+            if order.status == OrderStatus::Open {
+                self.open_orders.insert(order.id.clone());
+            } else {
+                self.open_orders.remove(&order.id);
+            }
             let after = if order.is_accepted_open() {
                 order.undelivered_value(units)
             } else {
@@ -543,6 +574,7 @@ impl CustomerAccount {
                 r.closed_on = Some(on);
                 self.open_receivables
                     .remove(&(r.due_date, r.issued_on, r.id.clone()));
+                self.closed_receivables.insert((on, r.id.clone()));
             }
         }
     }
@@ -554,7 +586,9 @@ impl CustomerAccount {
                 return;
             }
             r.open += amount;
-            r.closed_on = None;
+            if let Some(closed_on) = r.closed_on.take() {
+                self.closed_receivables.remove(&(closed_on, r.id.clone()));
+            }
             self.debt = self.debt.saturating_add(amount);
             self.open_receivables
                 .insert((r.due_date, r.issued_on, r.id.clone()));
@@ -624,6 +658,7 @@ impl CustomerAccount {
                 self.undelivered = self
                     .undelivered
                     .saturating_add(order.undelivered_value(self.minor_units()));
+                self.open_orders.insert(e.order.clone());
                 self.orders.insert(e.order.clone(), order);
             }
             Event::OrderCancelled(e) => {
@@ -665,6 +700,8 @@ impl CustomerAccount {
                     // A zero-amount delivery (100 % discount) is settled at once.
                     let mut receivable = receivable;
                     receivable.closed_on = Some(e.delivered_on);
+                    self.closed_receivables
+                        .insert((e.delivered_on, receivable.id.clone()));
                     self.receivables.insert(receivable.id.clone(), receivable);
                     return;
                 }

@@ -574,9 +574,8 @@ impl Facts {
         push_unique(
             &mut exposure_sources,
             account
-                .orders()
-                .values()
-                .filter(|o| o.is_accepted_open() && o.status == OrderStatus::Open)
+                .open_orders()
+                .filter(|o| o.is_accepted_open())
                 .map(|o| o.source),
         );
         exposure_facts(
@@ -670,13 +669,10 @@ impl Facts {
         );
 
         // Payment behaviour over the last N closed receivables.
-        let mut closed: Vec<&Receivable> = account
-            .receivables()
-            .values()
-            .filter(|r| !r.is_open() && r.closed_on.is_some_and(|d| d <= today))
+        let closed: Vec<&Receivable> = account
+            .closed_receivables_latest_first(today)
+            .take(config.behaviour_window.into())
             .collect();
-        closed.sort_by(|a, b| (b.closed_on, &b.id).cmp(&(a.closed_on, &a.id)));
-        closed.truncate(config.behaviour_window.into());
         let late_days = |r: &Receivable| {
             r.closed_on
                 .map(|c| (c - r.due_date).num_days().max(0))
