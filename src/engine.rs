@@ -610,14 +610,14 @@ impl Engine {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<credence_events::ReminderSent>, EngineError> {
-        let accounts: Vec<CustomerAccount> =
-            self.read_models(|read| read.projections.accounts().cloned().collect())?;
-        let mut due = Vec::new();
-        for account in accounts.iter().filter(|a| a.is_registered()) {
-            let evaluation = evaluate_customer(&self.policy, account, now, self.calendar())?;
-            due.extend(evaluation.reminders().cloned());
-        }
-        Ok(due)
+        self.read_models(|read| {
+            let mut due = Vec::new();
+            for account in read.projections.accounts().filter(|a| a.is_registered()) {
+                let evaluation = evaluate_customer(&self.policy, account, now, self.calendar())?;
+                due.extend(evaluation.reminders().cloned());
+            }
+            Ok(due)
+        })?
     }
 
     /// Every event of the customer's stream.
