@@ -3,18 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use credence_aggregates::{
     Command, CustomerAccount, PlaceOrder, ReceivePayment, RecordDelivery, RegisterCustomer,
     RequestedLine,
 };
 use credence_events::{
-    BusinessCalendar, Currency, CustomerId, Deferral, DeliveryId, DeliveryLine, Event,
-    EventEnvelope, EventId, Explanation, GlobalPosition, ItemId, ManagerId, Money, NewEvent,
-    OrderId, PaymentId, PaymentMethod, PolicyId, PolicyRef, Quantity, Rate, ReceivableId, RuleId,
-    ServiceLevel, StreamId, StreamVersion, Terms, Urgency,
+    BusinessCalendar, CustomerId, DeliveryId, DeliveryLine, Event, EventEnvelope, EventId,
+    Explanation, GlobalPosition, ManagerId, NewEvent, PaymentId, PaymentMethod, PolicyId,
+    PolicyRef, Quantity, RuleId, StreamId, StreamVersion, Terms, Urgency,
 };
-use rust_decimal::Decimal;
+
+pub use credence_testkit::fixtures::{
+    at, at_hour, date, dec, eur, item, money, order_id, rate, rid, terms,
+};
 
 /// The global log of several customers.
 #[derive(Debug, Clone, Default)]
@@ -75,65 +77,12 @@ impl Log {
     }
 }
 
-pub fn eur() -> Currency {
-    Currency::new("EUR").unwrap()
-}
-
-pub fn money(amount: &str) -> Money {
-    Money::new(amount.parse::<Decimal>().unwrap(), eur()).unwrap()
-}
-
-pub fn dec(value: &str) -> Decimal {
-    value.parse().unwrap()
-}
-
 pub fn customer(id: &str) -> CustomerId {
     CustomerId::new(id).unwrap()
 }
 
 pub fn manager(id: &str) -> ManagerId {
     ManagerId::new(id).unwrap()
-}
-
-pub fn order_id(id: &str) -> OrderId {
-    OrderId::new(id).unwrap()
-}
-
-pub fn item(id: &str) -> ItemId {
-    ItemId::new(id).unwrap()
-}
-
-pub fn rid(id: &str) -> ReceivableId {
-    ReceivableId::new(id).unwrap()
-}
-
-pub fn rate(percent: &str) -> Rate {
-    Rate::percent(percent.parse().unwrap()).unwrap()
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-/// 10:00 UTC on the given day.
-pub fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).unwrap()
-}
-
-/// Hour `h` UTC on the given day.
-pub fn at_hour(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
-}
-
-pub fn terms(limit: &str, deferral: Deferral, discount: &str) -> Terms {
-    Terms {
-        credit_limit: money(limit),
-        deferral,
-        base_discount: rate(discount),
-        markup: Rate::ZERO,
-        bonus: Rate::ZERO,
-        service_level: ServiceLevel::Standard,
-    }
 }
 
 pub fn register(id: &str, manager_id: &str, terms: Terms) -> RegisterCustomer {

@@ -13,6 +13,7 @@
 //! * [`strategy`]: ready-made proptest strategies of plans and histories,
 //!   and [`strategy::portfolio`], several customers merged into one global
 //!   log as a store holds them;
+//! * [`fixtures`]: terse value constructors for hand-written tests;
 //! * [`invariants`]: reusable checks that return a readable error, for any
 //!   history and for a policy's decisions (determinism, past only,
 //!   explanations, replay, monotonicity);
@@ -65,6 +66,7 @@
 //!   value date, before any delivery it could be allocated to); a
 //!   portfolio's decisions are the policy's own.
 
+pub mod fixtures;
 pub mod history;
 pub mod invariants;
 pub mod plan;

@@ -3,67 +3,26 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use credence_aggregates::testing::{Scenario, given};
 use credence_aggregates::{
     CheckDeadlines, Command, CustomerAccount, PlaceOrder, ReceivePayment, RecordDelivery,
     RegisterCustomer, RequestedLine,
 };
 use credence_events::{
-    BusinessCalendar, Currency, CustomerId, Deferral, DeliveryId, DeliveryLine, Event,
-    EventEnvelope, ItemId, ManagerId, Money, OrderId, PaymentId, PaymentMethod, Quantity, Rate,
-    ReceivableId, ServiceLevel, Terms, Urgency,
+    BusinessCalendar, CustomerId, Deferral, DeliveryId, DeliveryLine, Event, EventEnvelope, ItemId,
+    ManagerId, PaymentId, PaymentMethod, Quantity, Terms, Urgency,
 };
 use credence_policies::{Evaluation, OrderDecision, Policy, decide_order, evaluate_customer};
-use rust_decimal::Decimal;
 
-pub fn eur() -> Currency {
-    Currency::new("EUR").unwrap()
-}
-
-pub fn money(amount: &str) -> Money {
-    Money::new(amount.parse::<Decimal>().unwrap(), eur()).unwrap()
-}
+pub use credence_testkit::fixtures::{at, at_hour as at_h, date, eur, money, order_id, rate, rid};
 
 pub fn customer() -> CustomerId {
     CustomerId::new("ACME").unwrap()
 }
 
-pub fn order_id(id: &str) -> OrderId {
-    OrderId::new(id).unwrap()
-}
-
-pub fn rid(id: &str) -> ReceivableId {
-    ReceivableId::new(id).unwrap()
-}
-
-pub fn rate(percent: &str) -> Rate {
-    Rate::percent(percent.parse().unwrap()).unwrap()
-}
-
-pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap()
-}
-
-/// `h`:00 UTC on the given day.
-pub fn at_h(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
-}
-
-/// 10:00 UTC on the given day.
-pub fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-    at_h(y, m, d, 10)
-}
-
 pub fn terms(deferral: Deferral, discount: &str, limit: &str) -> Terms {
-    Terms {
-        credit_limit: money(limit),
-        deferral,
-        base_discount: rate(discount),
-        markup: Rate::ZERO,
-        bonus: Rate::ZERO,
-        service_level: ServiceLevel::Standard,
-    }
+    credence_testkit::fixtures::terms(limit, deferral, discount)
 }
 
 pub fn register_with(terms: Terms) -> RegisterCustomer {
