@@ -641,46 +641,22 @@ impl<'a> Interpreter<'a> {
                 );
             }
             self.schedule.push(at, Intent::Place(index));
+            let deliver = |percent, part| Intent::Deliver {
+                cycle: index,
+                percent,
+                part,
+                attempt: 0,
+            };
+            let shipping = at + chrono::Duration::hours(2);
             match cycle.delivery {
-                DeliveryPlan::Full => self.schedule.push(
-                    at + chrono::Duration::hours(2),
-                    Intent::Deliver {
-                        cycle: index,
-                        percent: 100,
-                        part: 1,
-                        attempt: 0,
-                    },
-                ),
+                DeliveryPlan::Full => self.schedule.push(shipping, deliver(100, 1)),
                 DeliveryPlan::Partial { percent } => {
-                    self.schedule.push(
-                        at + chrono::Duration::hours(2),
-                        Intent::Deliver {
-                            cycle: index,
-                            percent,
-                            part: 1,
-                            attempt: 0,
-                        },
-                    );
-                    self.schedule.push(
-                        morning(next_business_day(&calendar, shift(day, 1))),
-                        Intent::Deliver {
-                            cycle: index,
-                            percent: 100,
-                            part: 2,
-                            attempt: 0,
-                        },
-                    );
+                    self.schedule.push(shipping, deliver(percent, 1));
+                    let next_day = morning(next_business_day(&calendar, shift(day, 1)));
+                    self.schedule.push(next_day, deliver(100, 2));
                 }
                 DeliveryPlan::PartialThenCancel { percent } => {
-                    self.schedule.push(
-                        at + chrono::Duration::hours(2),
-                        Intent::Deliver {
-                            cycle: index,
-                            percent,
-                            part: 1,
-                            attempt: 0,
-                        },
-                    );
+                    self.schedule.push(shipping, deliver(percent, 1));
                     self.schedule
                         .push(at + chrono::Duration::hours(5), Intent::Cancel(index));
                 }
@@ -688,15 +664,9 @@ impl<'a> Interpreter<'a> {
                     .schedule
                     .push(at + chrono::Duration::hours(1), Intent::Cancel(index)),
                 DeliveryPlan::LeftOpen => {}
-                DeliveryPlan::PartialLeftOpen { percent } => self.schedule.push(
-                    at + chrono::Duration::hours(2),
-                    Intent::Deliver {
-                        cycle: index,
-                        percent,
-                        part: 1,
-                        attempt: 0,
-                    },
-                ),
+                DeliveryPlan::PartialLeftOpen { percent } => {
+                    self.schedule.push(shipping, deliver(percent, 1));
+                }
             }
         }
         let mut evaluated_through = start;
