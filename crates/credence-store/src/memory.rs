@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credence_events::{EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion};
 
@@ -202,20 +202,13 @@ impl EventStore for MemoryStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = crate::store::deadline_after(timeout);
-        let mut state = self.lock();
-        loop {
-            let head = GlobalPosition(state.events.len() as u64);
-            let now = Instant::now();
-            if head > after || now >= deadline {
-                return Ok(head);
-            }
-            state = self
-                .appended
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        Ok(crate::store::wait_for_head(
+            self.lock(),
+            &self.appended,
+            after,
+            timeout,
+            |state| GlobalPosition(state.events.len() as u64),
+        ))
     }
 }
 

@@ -297,6 +297,31 @@ pub(crate) fn deadline_after(timeout: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
+/// Waits on `appended` until `head(state)` passes `after` or `timeout`
+/// runs out, and returns the head then: the body of
+/// [`EventStore::wait_for_append`] for the backends that keep their head
+/// behind a mutex and signal appends on a condition variable.
+pub(crate) fn wait_for_head<T>(
+    mut state: std::sync::MutexGuard<'_, T>,
+    appended: &std::sync::Condvar,
+    after: GlobalPosition,
+    timeout: Duration,
+    head: impl Fn(&T) -> GlobalPosition,
+) -> GlobalPosition {
+    let deadline = deadline_after(timeout);
+    loop {
+        let current = head(&state);
+        let now = Instant::now();
+        if current > after || now >= deadline {
+            return current;
+        }
+        state = appended
+            .wait_timeout(state, deadline - now)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+}
+
 /// What an append will do once validated against the stored state.
 #[derive(Debug)]
 pub(crate) enum AppendPlan {

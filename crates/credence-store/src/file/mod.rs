@@ -671,19 +671,13 @@ impl EventStore for FileStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        let deadline = crate::store::deadline_after(timeout);
-        let mut head = lock(&self.head);
-        loop {
-            let now = Instant::now();
-            if *head > after || now >= deadline {
-                return Ok(*head);
-            }
-            head = self
-                .appended
-                .wait_timeout(head, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        Ok(crate::store::wait_for_head(
+            lock(&self.head),
+            &self.appended,
+            after,
+            timeout,
+            |head| *head,
+        ))
     }
 }
 
