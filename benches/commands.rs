@@ -127,6 +127,36 @@ impl CredencePool {
             executed: 0,
         }
     }
+
+    /// Times `iters` commands, taking customer after customer's next step
+    /// from `steps`, rebuilding the pool (outside the timing) once each
+    /// customer has run `budget` of them; counts rejections in `rejected`.
+    fn time(
+        pool: &mut Option<CredencePool>,
+        prepared: &[Prepared],
+        steps: &[Vec<&Step>],
+        budget: usize,
+        iters: u64,
+        rejected: &mut usize,
+    ) -> Duration {
+        let k = prepared.len();
+        let mut elapsed = Duration::ZERO;
+        for _ in 0..iters {
+            if pool.as_ref().is_none_or(|p| p.executed >= budget * k) {
+                *pool = Some(CredencePool::new(prepared));
+            }
+            let p = pool.as_mut().expect("built");
+            let c = p.executed % k;
+            let step = steps[c][p.next[c]];
+            let start = Instant::now();
+            let ok = common::run(&p.engine, step);
+            elapsed += start.elapsed();
+            *rejected += usize::from(!ok);
+            p.next[c] += 1;
+            p.executed += 1;
+        }
+        elapsed
+    }
 }
 
 fn command_vs_history(c: &mut Criterion) {
@@ -146,27 +176,12 @@ fn command_vs_history(c: &mut Criterion) {
         assert!(supply >= budget, "plan too short for n = {n}");
 
         // Credence: engine on the memory store.
+        let all: Vec<Vec<&Step>> = prepared.iter().map(|p| p.rest.iter().collect()).collect();
         let mut pool: Option<CredencePool> = None;
         let mut rejected = 0usize;
         group.bench_function(BenchmarkId::new("credence-memory", n), |b| {
             b.iter_custom(|iters| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..iters {
-                    let rebuild = pool.as_ref().is_none_or(|p| p.executed >= budget * k);
-                    if rebuild {
-                        pool = Some(CredencePool::new(&prepared));
-                    }
-                    let p = pool.as_mut().expect("built");
-                    let c = p.executed % k;
-                    let step = &prepared[c].rest[p.next[c]];
-                    let start = Instant::now();
-                    let ok = common::run(&p.engine, step);
-                    elapsed += start.elapsed();
-                    rejected += usize::from(!ok);
-                    p.next[c] += 1;
-                    p.executed += 1;
-                }
-                elapsed
+                CredencePool::time(&mut pool, &prepared, &all, budget, iters, &mut rejected)
             });
         });
         if rejected > 0 {
@@ -189,23 +204,14 @@ fn command_vs_history(c: &mut Criterion) {
         let mut pool: Option<CredencePool> = None;
         group.bench_function(BenchmarkId::new("credence-memory-place-order", n), |b| {
             b.iter_custom(|iters| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..iters {
-                    let rebuild = pool.as_ref().is_none_or(|p| p.executed >= order_budget * k);
-                    if rebuild {
-                        pool = Some(CredencePool::new(&prepared));
-                    }
-                    let p = pool.as_mut().expect("built");
-                    let c = p.executed % k;
-                    let step = orders[c][p.next[c]];
-                    let start = Instant::now();
-                    let ok = common::run(&p.engine, step);
-                    elapsed += start.elapsed();
-                    rejected += usize::from(!ok);
-                    p.next[c] += 1;
-                    p.executed += 1;
-                }
-                elapsed
+                CredencePool::time(
+                    &mut pool,
+                    &prepared,
+                    &orders,
+                    order_budget,
+                    iters,
+                    &mut rejected,
+                )
             });
         });
         if rejected > 0 {
