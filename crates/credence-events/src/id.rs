@@ -9,7 +9,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+
+use compact_str::CompactString;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 /// The longest business id accepted, in bytes.
@@ -60,9 +64,11 @@ fn validate(kind: &'static str, value: &str) -> Result<(), IdError> {
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal) => {
         $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        ///
+        /// Held as a compact string: ids of up to 24 bytes live inline (no
+        /// heap allocation; cloning is a copy), longer ones on the heap.
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(CompactString);
 
         impl $name {
             /// Validates and wraps `value`.
@@ -74,7 +80,13 @@ macro_rules! string_id {
             pub fn new(value: impl Into<String>) -> Result<Self, IdError> {
                 let value = value.into();
                 validate($kind, &value)?;
-                Ok(Self(value))
+                Ok(Self(CompactString::from(value)))
+            }
+
+            /// Validates and copies `value` (no intermediate `String`).
+            fn from_text(value: &str) -> Result<Self, IdError> {
+                validate($kind, value)?;
+                Ok(Self(CompactString::new(value)))
             }
 
             /// The id as text.
@@ -85,7 +97,7 @@ macro_rules! string_id {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
+                write!(f, "{}({:?})", stringify!($name), self.as_str())
             }
         }
 
@@ -98,7 +110,7 @@ macro_rules! string_id {
         impl FromStr for $name {
             type Err = IdError;
             fn from_str(s: &str) -> Result<Self, IdError> {
-                Self::new(s)
+                Self::from_text(s)
             }
         }
 
@@ -112,13 +124,13 @@ macro_rules! string_id {
         impl TryFrom<&str> for $name {
             type Error = IdError;
             fn try_from(value: &str) -> Result<Self, IdError> {
-                Self::new(value)
+                Self::from_text(value)
             }
         }
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.0.into_string()
             }
         }
 
@@ -127,7 +139,58 @@ macro_rules! string_id {
                 &self.0
             }
         }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(IdVisitor::<$name>::new($kind))
+            }
+        }
+
+        impl ParseId for $name {
+            fn parse_id(value: &str) -> Result<Self, IdError> {
+                Self::from_text(value)
+            }
+        }
     };
+}
+
+/// Ids parsed by the shared serde visitor.
+trait ParseId: Sized {
+    fn parse_id(value: &str) -> Result<Self, IdError>;
+}
+
+/// Deserialises any id from a (borrowed or owned) string without an
+/// intermediate `String`, validating it.
+struct IdVisitor<T> {
+    kind: &'static str,
+    id: PhantomData<T>,
+}
+
+impl<T> IdVisitor<T> {
+    fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            id: PhantomData,
+        }
+    }
+}
+
+impl<T: ParseId> Visitor<'_> for IdVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a {} id", self.kind)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<T, E> {
+        T::parse_id(value).map_err(E::custom)
+    }
 }
 
 string_id!(
