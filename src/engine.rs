@@ -104,6 +104,11 @@ pub struct EngineConfig {
     /// Write a snapshot of an account every this many events (0: never).
     /// Default 1,000.
     pub snapshot_every: u64,
+    /// How many threads whole-log audits ([`Engine::what_if`],
+    /// [`Engine::replay_check`]) use, customers being independent; 0 (the
+    /// default) means what the machine offers, 1 means the calling thread
+    /// only.
+    pub audit_threads: usize,
 }
 
 impl Default for EngineConfig {
@@ -112,6 +117,7 @@ impl Default for EngineConfig {
             calendar: BusinessCalendar::default(),
             max_retries: 5,
             snapshot_every: 1_000,
+            audit_threads: 0,
         }
     }
 }
@@ -669,12 +675,63 @@ impl Engine {
     /// A store error.
     pub fn customers(&self) -> Result<Vec<CustomerId>, EngineError> {
         let mut customers = std::collections::BTreeSet::new();
-        for envelope in self.global_log()? {
-            if let Event::CustomerRegistered(e) = &envelope.event {
-                customers.insert(e.customer.clone());
+        let mut after = GlobalPosition::START;
+        loop {
+            let batch = self.store.read_all(after, READ_BATCH)?;
+            for envelope in &batch {
+                if let Event::CustomerRegistered(e) = &envelope.event {
+                    customers.insert(e.customer.clone());
+                }
+            }
+            match batch.last() {
+                Some(last) if batch.len() == READ_BATCH => after = last.position,
+                _ => return Ok(customers.into_iter().collect()),
             }
         }
-        Ok(customers.into_iter().collect())
+    }
+
+    /// Runs `audit` on every customer's history, on up to
+    /// [`EngineConfig::audit_threads`] threads (customers are independent),
+    /// and returns the results in customer order. The first error wins.
+    fn audit_each<T: Send>(
+        &self,
+        audit: impl Fn(&CustomerId, &[EventEnvelope]) -> Result<T, EngineError> + Sync,
+    ) -> Result<Vec<(CustomerId, T)>, EngineError> {
+        let customers = self.customers()?;
+        let threads = match self.config.audit_threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        }
+        .clamp(1, customers.len().max(1));
+        let run = |k: usize| -> Result<Vec<(usize, T)>, EngineError> {
+            (k..customers.len())
+                .step_by(threads)
+                .map(|i| {
+                    let history = self.history(&customers[i])?;
+                    Ok((i, audit(&customers[i], &history)?))
+                })
+                .collect()
+        };
+        let mut results = if threads == 1 {
+            run(0)?
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (0..threads).map(|k| scope.spawn(move || run(k))).collect();
+                let mut all = Vec::with_capacity(customers.len());
+                for worker in workers {
+                    match worker.join() {
+                        Ok(part) => all.extend(part?),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+                Ok::<_, EngineError>(all)
+            })?
+        };
+        results.sort_unstable_by_key(|(i, _)| *i);
+        Ok(results
+            .into_iter()
+            .map(|(i, result)| (customers[i].clone(), result))
+            .collect())
     }
 
     /// Re-derives every recorded decision of every customer with the policy
@@ -686,14 +743,7 @@ impl Engine {
     /// A store error.
     #[tracing::instrument(skip_all)]
     pub fn replay_check(&self) -> Result<Vec<(CustomerId, ReplayReport)>, EngineError> {
-        self.customers()?
-            .into_iter()
-            .map(|customer| {
-                let history = self.history(&customer)?;
-                let report = replay_check(&history, &self.registry, self.calendar());
-                Ok((customer, report))
-            })
-            .collect()
+        self.audit_each(|_, history| Ok(replay_check(history, &self.registry, self.calendar())))
     }
 
     /// Evaluates `candidate` at every recorded decision point (those with a
@@ -710,15 +760,23 @@ impl Engine {
         candidate: &Policy,
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<Vec<(CustomerId, WhatIfDifference)>, EngineError> {
-        let mut differences = Vec::new();
-        for customer in self.customers()? {
-            let history = self.history(&customer)?;
-            for difference in what_if(&history, &self.registry, candidate, range, self.calendar())?
-            {
-                differences.push((customer.clone(), difference));
-            }
-        }
-        Ok(differences)
+        let per_customer = self.audit_each(|_, history| {
+            Ok(what_if(
+                history,
+                &self.registry,
+                candidate,
+                range,
+                self.calendar(),
+            )?)
+        })?;
+        Ok(per_customer
+            .into_iter()
+            .flat_map(|(customer, differences)| {
+                differences
+                    .into_iter()
+                    .map(move |difference| (customer.clone(), difference))
+            })
+            .collect())
     }
 
     /// The recorded decision with this decision id (or reminder id), or the

@@ -1,4 +1,5 @@
 //! Cross-crate tests of Credence (one integration-test binary).
 
 mod account_properties;
+mod audits;
 mod engine;

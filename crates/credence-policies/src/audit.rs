@@ -188,6 +188,31 @@ fn rederive(
     }
 }
 
+/// The decisions of the `recorded` policy and of the `candidate` at one
+/// decision point, on the same state. Only the decisions are derived (no
+/// events), and the facts are computed once when both policies compute
+/// them alike (same settings, same Rust fact providers).
+fn decide_both(
+    recorded: &Policy,
+    candidate: &Policy,
+    state: &CustomerAccount,
+    point: &DecisionPoint,
+    calendar: &BusinessCalendar,
+) -> Result<(Decision, Decision), PolicyError> {
+    let facts_of = |policy: &Policy| match &point.order {
+        Some(order) => policy.order_facts(state, order, point.evaluated_at, calendar),
+        None => policy.facts(state, point.evaluated_at, calendar),
+    };
+    let facts = facts_of(recorded)?;
+    let old = recorded.evaluate(&facts);
+    let new = if candidate.computes_facts_like(recorded) {
+        candidate.evaluate(&facts)
+    } else {
+        candidate.evaluate(&facts_of(candidate)?)
+    };
+    Ok((old, new))
+}
+
 /// Re-derives every recorded decision of one customer's stream with the
 /// policy version it names and reports those that do not reproduce.
 pub fn replay_check(
@@ -345,8 +370,7 @@ pub fn what_if(
         let recorded = registry
             .get(&point.policy)
             .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
-        let (old, _) = rederive(recorded, &state, &point, calendar)?;
-        let (new, _) = rederive(candidate, &state, &point, calendar)?;
+        let (old, new) = decide_both(recorded, candidate, &state, &point, calendar)?;
         if old.outcome != new.outcome {
             differences.push(WhatIfDifference {
                 version: history[point.start].version,

@@ -574,6 +574,20 @@ impl Policy {
         Ok(facts)
     }
 
+    /// Whether this policy computes the same facts as `other` from the
+    /// same state: the same fact settings and the same Rust fact providers
+    /// (the same instances, in the same order). What-if uses it to compute
+    /// the facts of a decision point once for both policies.
+    pub(crate) fn computes_facts_like(&self, other: &Policy) -> bool {
+        self.facts_config == other.facts_config
+            && self.providers.len() == other.providers.len()
+            && self
+                .providers
+                .iter()
+                .zip(&other.providers)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+
     /// Evaluates the rules in order against `facts`; the first that holds
     /// decides. Deterministic: the same facts always give the same decision.
     pub fn evaluate(&self, facts: &Facts) -> Decision {
