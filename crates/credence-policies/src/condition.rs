@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts};
+use crate::facts::{FactType, Facts, Observed};
 
 /// A threshold, typed by the fact it is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,6 +290,20 @@ impl Condition {
         }
     }
 
+    /// Whether the condition holds against `facts`, without tracing: the
+    /// same answer as [`Condition::evaluate`], which a policy asks only of
+    /// the rule that fires.
+    pub fn holds(&self, facts: &Facts) -> bool {
+        match self {
+            Condition::Compare { fact, op, value } => facts
+                .get(fact)
+                .is_some_and(|o| comparison_holds(o, *op, value)),
+            Condition::All(items) => items.iter().all(|c| c.holds(facts)),
+            Condition::Any(items) => items.iter().any(|c| c.holds(facts)),
+            Condition::Not(inner) => !inner.holds(facts),
+        }
+    }
+
     /// True for a condition that holds whatever the facts (`{"all": []}`).
     pub fn is_always(&self) -> bool {
         matches!(self, Condition::All(items) if items.is_empty())
@@ -318,27 +332,7 @@ fn compare(
             sources: Vec::new(),
         };
     };
-    let ordering = match (&observed.value, threshold) {
-        (FactValue::Integer(o), Threshold::Integer(t)) => Some(o.cmp(t)),
-        (FactValue::Decimal(o), Threshold::Decimal(t)) => Some(o.cmp(t)),
-        (FactValue::Money(o), Threshold::Money(t)) => Some(o.amount().cmp(t)),
-        (FactValue::Bool(o), Threshold::Bool(t)) => Some(o.cmp(t)),
-        (FactValue::Text(o), Threshold::Text(t)) if op != Comparison::Contains => Some(o.cmp(t)),
-        _ => None,
-    };
-    let holds = match (op, ordering) {
-        (Comparison::Contains, _) => match threshold {
-            Threshold::Text(t) => observed.labels.contains(t),
-            _ => false,
-        },
-        (_, None) => false,
-        (Comparison::Lt, Some(o)) => o.is_lt(),
-        (Comparison::Le, Some(o)) => o.is_le(),
-        (Comparison::Eq, Some(o)) => o.is_eq(),
-        (Comparison::Ne, Some(o)) => o.is_ne(),
-        (Comparison::Ge, Some(o)) => o.is_ge(),
-        (Comparison::Gt, Some(o)) => o.is_gt(),
-    };
+    let holds = comparison_holds(observed, op, threshold);
     let currency = match &observed.value {
         FactValue::Money(m) => Some(m.currency()),
         _ => None,
@@ -350,6 +344,31 @@ fn compare(
         observed: observed.value.clone(),
         holds,
         sources: observed.sources.clone(),
+    }
+}
+
+/// Whether `observed op threshold` holds (false for mismatched types).
+fn comparison_holds(observed: &Observed, op: Comparison, threshold: &Threshold) -> bool {
+    let ordering = match (&observed.value, threshold) {
+        (FactValue::Integer(o), Threshold::Integer(t)) => Some(o.cmp(t)),
+        (FactValue::Decimal(o), Threshold::Decimal(t)) => Some(o.cmp(t)),
+        (FactValue::Money(o), Threshold::Money(t)) => Some(o.amount().cmp(t)),
+        (FactValue::Bool(o), Threshold::Bool(t)) => Some(o.cmp(t)),
+        (FactValue::Text(o), Threshold::Text(t)) if op != Comparison::Contains => Some(o.cmp(t)),
+        _ => None,
+    };
+    match (op, ordering) {
+        (Comparison::Contains, _) => match threshold {
+            Threshold::Text(t) => observed.labels.contains(t),
+            _ => false,
+        },
+        (_, None) => false,
+        (Comparison::Lt, Some(o)) => o.is_lt(),
+        (Comparison::Le, Some(o)) => o.is_le(),
+        (Comparison::Eq, Some(o)) => o.is_eq(),
+        (Comparison::Ne, Some(o)) => o.is_ne(),
+        (Comparison::Ge, Some(o)) => o.is_ge(),
+        (Comparison::Gt, Some(o)) => o.is_gt(),
     }
 }
 
@@ -416,6 +435,8 @@ mod tests {
         let c = parse(condition).unwrap();
         let mut traces = Vec::new();
         assert_eq!(c.evaluate(&facts(), &mut traces), holds);
+        // The untraced answer is the same.
+        assert_eq!(c.holds(&facts()), holds);
         let rendered: Vec<String> = traces
             .iter()
             .map(|t| {

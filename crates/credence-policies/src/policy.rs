@@ -52,6 +52,13 @@ pub trait Rule: fmt::Debug + Send + Sync {
     /// Checks the rule against the facts. Must be deterministic and read
     /// nothing but `facts`.
     fn check(&self, facts: &Facts) -> RuleCheck;
+    /// Whether the rule fires on `facts`: `check(facts).holds`, which is
+    /// the default. A policy asks this of each rule in turn and traces
+    /// ([`Rule::check`]) only the one that fires, so a rule whose trace is
+    /// costly may answer it more cheaply; the answer must be the same.
+    fn holds(&self, facts: &Facts) -> bool {
+        self.check(facts).holds
+    }
     /// A stable description of the rule's content, hashed into the policy's
     /// content hash so that changing the rule changes the hash.
     fn fingerprint(&self) -> Value;
@@ -99,6 +106,10 @@ impl Rule for JsonRule {
             None => true,
         };
         RuleCheck { holds, conditions }
+    }
+
+    fn holds(&self, facts: &Facts) -> bool {
+        self.when.as_ref().is_none_or(|c| c.holds(facts))
     }
 
     fn fingerprint(&self) -> Value {
@@ -591,17 +602,16 @@ impl Policy {
     /// Evaluates the rules in order against `facts`; the first that holds
     /// decides. Deterministic: the same facts always give the same decision.
     pub fn evaluate(&self, facts: &Facts) -> Decision {
-        let (rule, check) = self
+        // Only the rule that fires is traced: the others' traces would be
+        // thrown away.
+        let rule = self
             .rules
             .iter()
-            .map(|r| (r, r.check(facts)))
-            .find(|(_, c)| c.holds)
-            .unwrap_or_else(|| {
-                // Loading guarantees a catch-all last rule; a Rust rule
-                // cannot be placed after it. Fall back to the last rule.
-                let last = &self.rules[self.rules.len() - 1];
-                (last, last.check(facts))
-            });
+            .find(|r| r.holds(facts))
+            // Loading guarantees a catch-all last rule; a Rust rule cannot
+            // be placed after it. Fall back to the last rule.
+            .unwrap_or(&self.rules[self.rules.len() - 1]);
+        let check = rule.check(facts);
         let outcome = *rule.outcome();
         Decision {
             customer: facts.customer.clone(),
