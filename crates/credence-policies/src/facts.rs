@@ -16,6 +16,7 @@
 //! linear in their number); see the crate docs for what a snapshot-indexed
 //! account would need to make that constant.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -382,7 +383,9 @@ pub struct Facts {
     pub order: Option<OrderId>,
     /// Open receivables, oldest due date first.
     pub receivables: Vec<ReceivableFacts>,
-    values: BTreeMap<String, Observed>,
+    /// Built-in facts are keyed by their catalogue name (no allocation);
+    /// extension facts by an owned name.
+    values: BTreeMap<Cow<'static, str>, Observed>,
 }
 
 fn push_unique(into: &mut Vec<EventId>, ids: impl IntoIterator<Item = EventId>) {
@@ -399,13 +402,13 @@ fn receivable_sources(r: &Receivable) -> Vec<EventId> {
     sources
 }
 
-fn put(values: &mut BTreeMap<String, Observed>, name: &str, observed: Observed) {
-    values.insert(name.to_owned(), observed);
+fn put(values: &mut BTreeMap<Cow<'static, str>, Observed>, name: &'static str, observed: Observed) {
+    values.insert(Cow::Borrowed(name), observed);
 }
 
 /// Exposure, credit limit, limit usage and over-limit facts.
 fn exposure_facts(
-    values: &mut BTreeMap<String, Observed>,
+    values: &mut BTreeMap<Cow<'static, str>, Observed>,
     exposure: Money,
     exposure_sources: Vec<EventId>,
     limit: Money,
@@ -428,19 +431,19 @@ fn exposure_facts(
     let mut limit_sources = exposure_sources.clone();
     push_unique(&mut limit_sources, [terms_source]);
     values.insert(
-        "exposure".into(),
+        Cow::Borrowed("exposure"),
         Observed::new(FactValue::Money(exposure), exposure_sources),
     );
     values.insert(
-        "credit_limit".into(),
+        Cow::Borrowed("credit_limit"),
         Observed::new(FactValue::Money(limit), vec![terms_source]),
     );
     values.insert(
-        "limit_usage_percent".into(),
+        Cow::Borrowed("limit_usage_percent"),
         Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
     );
     values.insert(
-        "over_credit_limit".into(),
+        Cow::Borrowed("over_credit_limit"),
         Observed::new(
             FactValue::Bool(exposure.amount() > limit.amount()),
             limit_sources,
@@ -820,11 +823,13 @@ impl Facts {
                 profile.terms_source,
             );
         }
-        facts.insert(
+        put(
+            &mut facts.values,
             "order_value",
             Observed::new(FactValue::Money(value), source.clone()),
         );
-        facts.insert(
+        put(
+            &mut facts.values,
             "order_urgency",
             Observed::new(
                 FactValue::Text(
@@ -838,7 +843,8 @@ impl Facts {
                 source.clone(),
             ),
         );
-        facts.insert(
+        put(
+            &mut facts.values,
             "order_same_day",
             Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source),
         );
@@ -855,12 +861,12 @@ impl Facts {
     /// Adds or replaces a fact: for facts computed by Rust extensions
     /// ([`FactProvider`](crate::FactProvider)).
     pub fn insert(&mut self, name: impl Into<String>, observed: Observed) {
-        self.values.insert(name.into(), observed);
+        self.values.insert(Cow::Owned(name.into()), observed);
     }
 
     /// Every fact, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Observed)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v))
+        self.values.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Every event id any fact points at, sorted.
