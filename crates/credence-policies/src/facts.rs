@@ -385,7 +385,7 @@ pub struct Facts {
     pub receivables: Vec<ReceivableFacts>,
     /// Built-in facts are keyed by their catalogue name (no allocation);
     /// extension facts by an owned name.
-    values: BTreeMap<Cow<'static, str>, Observed>,
+    values: FactMap,
 }
 
 fn push_unique(into: &mut Vec<EventId>, ids: impl IntoIterator<Item = EventId>) {
@@ -402,13 +402,63 @@ fn receivable_sources(r: &Receivable) -> Vec<EventId> {
     sources
 }
 
-fn put(values: &mut BTreeMap<Cow<'static, str>, Observed>, name: &'static str, observed: Observed) {
-    values.insert(Cow::Borrowed(name), observed);
+fn put(values: &mut FactMap, name: &'static str, observed: Observed) {
+    values.insert_static(name, observed);
+}
+
+/// The facts by name, in name order: a vector kept sorted (a few dozen
+/// entries, looked up by binary search), cheaper to build than a tree.
+/// Serialised as a map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct FactMap(Vec<(Cow<'static, str>, Observed)>);
+
+impl FactMap {
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+    }
+
+    fn insert(&mut self, name: Cow<'static, str>, observed: Observed) {
+        match self.position(&name) {
+            Ok(i) => self.0[i].1 = observed,
+            Err(i) => self.0.insert(i, (name, observed)),
+        }
+    }
+
+    fn insert_static(&mut self, name: &'static str, observed: Observed) {
+        self.insert(Cow::Borrowed(name), observed);
+    }
+
+    fn get(&self, name: &str) -> Option<&Observed> {
+        self.position(name).ok().map(|i| &self.0[i].1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &Observed)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Observed> {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
+
+impl Serialize for FactMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for FactMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, Observed>::deserialize(deserializer)?;
+        Ok(Self(
+            map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
+        ))
+    }
 }
 
 /// Exposure, credit limit, limit usage and over-limit facts.
 fn exposure_facts(
-    values: &mut BTreeMap<Cow<'static, str>, Observed>,
+    values: &mut FactMap,
     exposure: Money,
     exposure_sources: Vec<EventId>,
     limit: Money,
@@ -430,20 +480,20 @@ fn exposure_facts(
     };
     let mut limit_sources = exposure_sources.clone();
     push_unique(&mut limit_sources, [terms_source]);
-    values.insert(
-        Cow::Borrowed("exposure"),
+    values.insert_static(
+        "exposure",
         Observed::new(FactValue::Money(exposure), exposure_sources),
     );
-    values.insert(
-        Cow::Borrowed("credit_limit"),
+    values.insert_static(
+        "credit_limit",
         Observed::new(FactValue::Money(limit), vec![terms_source]),
     );
-    values.insert(
-        Cow::Borrowed("limit_usage_percent"),
+    values.insert_static(
+        "limit_usage_percent",
         Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
     );
-    values.insert(
-        Cow::Borrowed("over_credit_limit"),
+    values.insert_static(
+        "over_credit_limit",
         Observed::new(
             FactValue::Bool(exposure.amount() > limit.amount()),
             limit_sources,
@@ -480,7 +530,7 @@ impl Facts {
         let currency = profile.currency;
         let today = calendar.local_date(now);
         let money = |d: Decimal| Money::rounded(d, currency);
-        let mut values = BTreeMap::new();
+        let mut values = FactMap::default();
 
         // Open receivables: debt, overdue, aging, days past due.
         let receivables: Vec<ReceivableFacts> = account
@@ -866,7 +916,7 @@ impl Facts {
 
     /// Every fact, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Observed)> {
-        self.values.iter().map(|(k, v)| (k.as_ref(), v))
+        self.values.iter()
     }
 
     /// Every event id any fact points at, sorted.
