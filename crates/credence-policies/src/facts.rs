@@ -402,8 +402,10 @@ fn receivable_sources(r: &Receivable) -> Vec<EventId> {
     sources
 }
 
+/// Adds a built-in fact while [`Facts::compute`] builds the map (unsorted
+/// until it calls [`FactMap::sort`]).
 fn put(values: &mut FactMap, name: &'static str, observed: Observed) {
-    values.insert_static(name, observed);
+    values.0.push((Cow::Borrowed(name), observed));
 }
 
 /// The facts by name, in name order: a vector kept sorted (a few dozen
@@ -426,6 +428,12 @@ impl FactMap {
 
     fn insert_static(&mut self, name: &'static str, observed: Observed) {
         self.insert(Cow::Borrowed(name), observed);
+    }
+
+    /// Sorts facts added with [`put`] (each name once), once.
+    fn sort(&mut self) {
+        self.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        debug_assert!(self.0.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     fn get(&self, name: &str) -> Option<&Observed> {
@@ -480,19 +488,23 @@ fn exposure_facts(
     };
     let mut limit_sources = exposure_sources.clone();
     push_unique(&mut limit_sources, [terms_source]);
-    values.insert_static(
+    put(
+        values,
         "exposure",
         Observed::new(FactValue::Money(exposure), exposure_sources),
     );
-    values.insert_static(
+    put(
+        values,
         "credit_limit",
         Observed::new(FactValue::Money(limit), vec![terms_source]),
     );
-    values.insert_static(
+    put(
+        values,
         "limit_usage_percent",
         Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
     );
-    values.insert_static(
+    put(
+        values,
         "over_credit_limit",
         Observed::new(
             FactValue::Bool(exposure.amount() > limit.amount()),
@@ -824,6 +836,7 @@ impl Facts {
             Observed::labels(profile.tags.clone(), Vec::new()),
         );
 
+        values.sort();
         Ok(Facts {
             customer: profile.customer.clone(),
             evaluated_at: now,
@@ -865,21 +878,23 @@ impl Facts {
                 .unwrap_or_default();
             push_unique(&mut sources, [o.source]);
             let exposure = account.exposure().checked_add(&value)?;
+            let mut changed = FactMap::default();
             exposure_facts(
-                &mut facts.values,
+                &mut changed,
                 exposure,
                 sources,
                 profile.terms.credit_limit,
                 profile.terms_source,
             );
+            for (name, observed) in changed.0 {
+                facts.values.insert(name, observed);
+            }
         }
-        put(
-            &mut facts.values,
+        facts.values.insert_static(
             "order_value",
             Observed::new(FactValue::Money(value), source.clone()),
         );
-        put(
-            &mut facts.values,
+        facts.values.insert_static(
             "order_urgency",
             Observed::new(
                 FactValue::Text(
@@ -893,8 +908,7 @@ impl Facts {
                 source.clone(),
             ),
         );
-        put(
-            &mut facts.values,
+        facts.values.insert_static(
             "order_same_day",
             Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source),
         );
