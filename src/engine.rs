@@ -829,13 +829,13 @@ impl Draft<'_> {
     /// Applies `event` to the account (as the next version of the stream)
     /// and keeps it for the append.
     fn stage(&mut self, event: Event, occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) {
-        let new = new_event(event, occurred_at, recorded_at);
-        self.account.apply(&new.clone().into_envelope(
+        let envelope = new_event(event, occurred_at, recorded_at).into_envelope(
             self.stream.clone(),
             self.account.version().next(),
             GlobalPosition::START,
-        ));
-        self.proposed.push(new);
+        );
+        self.account.apply(&envelope);
+        self.proposed.push(envelope.into_new_event());
     }
 }
 

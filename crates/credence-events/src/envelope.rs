@@ -151,4 +151,17 @@ impl EventEnvelope {
             event: self.event.clone(),
         }
     }
+
+    /// The proposal this envelope was made from, by move (no copy of the
+    /// event).
+    pub fn into_new_event(self) -> NewEvent {
+        NewEvent {
+            id: self.id,
+            occurred_at: self.occurred_at,
+            recorded_at: self.recorded_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            event: self.event,
+        }
+    }
 }
