@@ -148,8 +148,11 @@ fn check_reads(name: &str, kind: u8) {
     let dir = copy(name);
     assert!(segments(dir.path()).len() > 1, "{name} spans segments");
     assert_eq!(kinds(dir.path()), vec![kind; expected.len()]);
-    let store = FileStore::open(dir.path(), FileOptions::default().verify_chain_on_open(true))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let store = FileStore::open(
+        dir.path(),
+        FileOptions::default().verify_chain_on_open(true),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(store.recovery_report().torn_tail, None);
     assert_eq!(
         store.read_all(GlobalPosition::START, usize::MAX).unwrap(),
@@ -157,7 +160,9 @@ fn check_reads(name: &str, kind: u8) {
     );
     let acme = StreamId::new("ACME-042").unwrap();
     assert_eq!(
-        store.read_stream(&acme, StreamVersion(1), usize::MAX).unwrap(),
+        store
+            .read_stream(&acme, StreamVersion(1), usize::MAX)
+            .unwrap(),
         expected
             .iter()
             .filter(|e| e.stream == acme)
@@ -224,8 +229,11 @@ fn a_json_log_continued_by_this_build_mixes_kinds_and_verifies() {
     let mut kinds_expected = vec![KIND_EVENT_JSON; expected.len()];
     kinds_expected.extend([KIND_EVENT_BINARY; 5]);
     assert_eq!(kinds(dir.path()), kinds_expected);
-    let store =
-        FileStore::open(dir.path(), FileOptions::default().verify_chain_on_open(true)).unwrap();
+    let store = FileStore::open(
+        dir.path(),
+        FileOptions::default().verify_chain_on_open(true),
+    )
+    .unwrap();
     let all = store.read_all(GlobalPosition::START, usize::MAX).unwrap();
     assert_eq!(all[..expected.len()], expected[..]);
     assert_eq!(all.len(), expected.len() + 5);
