@@ -136,17 +136,35 @@ impl RawRecord<'_> {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Decode`] when the stream name or payload is invalid.
+    /// [`StoreError::Decode`] when the stream name or a JSON payload is
+    /// invalid, [`StoreError::BinaryDecode`] when a binary payload is.
     pub fn to_envelope(&self) -> Result<EventEnvelope, StoreError> {
+        self.to_envelope_reusing(&mut None)
+    }
+
+    /// [`RawRecord::to_envelope`], reusing the stream id of the previous
+    /// record read when it names the same stream (as runs of one stream's
+    /// records do) instead of validating the name again.
+    pub(crate) fn to_envelope_reusing(
+        &self,
+        last_stream: &mut Option<StreamId>,
+    ) -> Result<EventEnvelope, StoreError> {
         let decode_error = |source| StoreError::Decode {
             position: self.position,
             source,
         };
-        let stream = StreamId::try_from(self.stream).map_err(|e| {
-            decode_error(credence_events::CodecError::Json(
-                <serde_json::Error as serde::de::Error>::custom(e),
-            ))
-        })?;
+        let stream = match last_stream {
+            Some(last) if last.as_str() == self.stream => last.clone(),
+            _ => {
+                let stream = StreamId::try_from(self.stream).map_err(|e| {
+                    decode_error(credence_events::CodecError::Json(
+                        <serde_json::Error as serde::de::Error>::custom(e),
+                    ))
+                })?;
+                *last_stream = Some(stream.clone());
+                stream
+            }
+        };
         let event = match self.payload {
             Payload::Binary(bytes) => {
                 credence_events::binary::decode_event(self.event_type, self.schema, bytes).map_err(

@@ -307,6 +307,7 @@ impl FileStore {
         let mut out = Vec::with_capacity(locs.len());
         let mut i = 0;
         let mut buf = Vec::new();
+        let mut last_stream = None;
         while i < locs.len() {
             // A run of frames that lie back to back in one segment is read
             // with one call.
@@ -341,7 +342,7 @@ impl FileStore {
                         reason: e.to_string(),
                     })?;
                 at += len;
-                out.push(raw.to_envelope()?);
+                out.push(raw.to_envelope_reusing(&mut last_stream)?);
             }
             i = j;
         }
