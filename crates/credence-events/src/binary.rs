@@ -48,8 +48,15 @@
 //! When an event type's schema is bumped (v*n* → v*n+1*), the decoder of
 //! v*n* is kept, frozen, as a separate function that reads the old bytes
 //! into the old field set and converts them to the new type (the binary
-//! counterpart of a JSON [upcaster](crate::codec::UPCASTERS)); its pair stays
-//! in [`BINARY_SCHEMAS`] next to the new one. The new version's encoder and
+//! counterpart of a JSON [upcaster](crate::codec::UPCASTERS)), listed as
+//! `Type @ n => decoder` next to the new `Type @ n+1` in the
+//! `binary_events!` list that generates [`BINARY_SCHEMAS`] and the dispatch:
+//!
+//! ```text
+//! TermsChanged @ 2 => terms_changed_v2,   // frozen: reads v2 bytes, returns the v3 event
+//! TermsChanged @ 3,                       // the current Binary impl
+//! ```
+//! The new version's encoder and
 //! decoder are then written for the new fields. Old binary payloads thus stay
 //! readable for ever, and the store's checked-in binary fixtures catch an
 //! accidental change of an existing version's bytes. `TermsChanged` was at
@@ -110,31 +117,62 @@ pub enum BinaryError {
     },
 }
 
-/// Every `(event type, schema version)` this build can decode from the binary
-/// encoding. The encoder writes the current version of each type; a schema
-/// bump keeps the old pair (with its frozen decoder) and adds the new one.
-pub const BINARY_SCHEMAS: &[(&str, u16)] = &[
-    ("CustomerRegistered", 1),
-    ("TermsChanged", 2),
-    ("ManagerAssigned", 1),
-    ("OrderPlaced", 1),
-    ("OrderCancelled", 1),
-    ("DeliveryRecorded", 1),
-    ("PaymentReceived", 1),
-    ("PaymentOrderReceived", 1),
-    ("PaymentOrderCleared", 1),
-    ("PaymentOrderExpired", 1),
-    ("PaymentReversed", 1),
-    ("ReminderSent", 1),
-    ("DelayExplained", 1),
-    ("PromiseToPayMade", 1),
-    ("PromiseToPayKept", 1),
-    ("PromiseToPayBroken", 1),
-    ("CreditDecided", 1),
-    ("PriceAdjustmentChanged", 1),
-    ("PriorityChanged", 1),
-    ("FulfilmentModeChanged", 1),
-];
+/// Declares the binary decoders: one `Type @ schema` per decodable pair,
+/// decoded by the type's [`Binary`] impl, or `Type @ schema => decoder` with
+/// a `fn(&[u8]) -> Result<Event, BinaryError>` for the frozen decoder of an
+/// old schema (see the module docs). Generates [`BINARY_SCHEMAS`] and the
+/// dispatch of [`decode_event`] from the same list, so that the two cannot
+/// disagree.
+macro_rules! binary_events {
+    ($($name:ident @ $schema:literal $(=> $decoder:expr)?,)*) => {
+        /// Every `(event type, schema version)` this build can decode from
+        /// the binary encoding. The encoder writes the current version of
+        /// each type; a schema bump keeps the old pair (with its frozen
+        /// decoder) and adds the new one.
+        pub const BINARY_SCHEMAS: &[(&str, u16)] = &[$((stringify!($name), $schema),)*];
+
+        /// The decoder of `(event_type, schema)`, if there is one.
+        fn dispatch(event_type: &str, schema: u16, bytes: &[u8]) -> Option<Result<Event, BinaryError>> {
+            match (event_type, schema) {
+                $((stringify!($name), $schema) => Some(decoder!($name, bytes $(, $decoder)?)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// The decoder of one arm of [`binary_events!`].
+macro_rules! decoder {
+    ($name:ident, $bytes:ident) => {
+        read(stringify!($name), $bytes, Event::$name)
+    };
+    ($name:ident, $bytes:ident, $decoder:expr) => {
+        ($decoder)($bytes)
+    };
+}
+
+binary_events! {
+    CustomerRegistered @ 1,
+    TermsChanged @ 2,
+    ManagerAssigned @ 1,
+    OrderPlaced @ 1,
+    OrderCancelled @ 1,
+    DeliveryRecorded @ 1,
+    PaymentReceived @ 1,
+    PaymentOrderReceived @ 1,
+    PaymentOrderCleared @ 1,
+    PaymentOrderExpired @ 1,
+    PaymentReversed @ 1,
+    ReminderSent @ 1,
+    DelayExplained @ 1,
+    PromiseToPayMade @ 1,
+    PromiseToPayKept @ 1,
+    PromiseToPayBroken @ 1,
+    CreditDecided @ 1,
+    PriceAdjustmentChanged @ 1,
+    PriorityChanged @ 1,
+    FulfilmentModeChanged @ 1,
+}
 
 /// Appends the binary payload of `event` (at its current schema version,
 /// [`Event::schema_version`]) to `out`. Never fails.
@@ -173,73 +211,48 @@ pub fn encode_event(event: &Event, out: &mut Vec<u8>) {
 /// decoder for, [`BinaryError::Truncated`] or [`BinaryError::Invalid`] for
 /// bytes that are not a valid payload. Never panics.
 pub fn decode_event(event_type: &str, schema: u16, bytes: &[u8]) -> Result<Event, BinaryError> {
-    fn read<T: Binary>(
-        name: &'static str,
-        bytes: &[u8],
-        wrap: fn(T) -> Event,
-    ) -> Result<Event, BinaryError> {
-        let mut r = Reader {
-            bytes,
-            at: 0,
-            mark: 0,
-        };
-        let value = T::get(&mut r).and_then(|v| {
-            if r.at == r.bytes.len() {
-                Ok(v)
-            } else {
-                r.mark = r.at;
-                Err(Fault::Invalid("trailing bytes".into()))
-            }
-        });
-        match value {
-            Ok(v) => Ok(wrap(v)),
-            Err(Fault::Truncated) => Err(BinaryError::Truncated {
-                event_type: name,
-                offset: r.at,
-            }),
-            Err(Fault::Invalid(reason)) => Err(BinaryError::Invalid {
-                event_type: name,
-                offset: r.mark,
-                reason,
-            }),
+    dispatch(event_type, schema, bytes).unwrap_or_else(|| {
+        Err(match Event::current_schema(event_type) {
+            None => BinaryError::UnknownType(event_type.to_owned()),
+            Some(current) => BinaryError::UnsupportedSchema {
+                event_type: event_type.to_owned(),
+                schema,
+                current,
+            },
+        })
+    })
+}
+
+/// Decodes a whole payload as `T`, naming `name` in errors.
+fn read<T: Binary>(
+    name: &'static str,
+    bytes: &[u8],
+    wrap: fn(T) -> Event,
+) -> Result<Event, BinaryError> {
+    let mut r = Reader {
+        bytes,
+        at: 0,
+        mark: 0,
+    };
+    let value = T::get(&mut r).and_then(|v| {
+        if r.at == r.bytes.len() {
+            Ok(v)
+        } else {
+            r.mark = r.at;
+            Err(Fault::Invalid("trailing bytes".into()))
         }
-    }
-    macro_rules! dispatch {
-        ($($name:ident @ $schema:literal,)*) => {
-            match (event_type, schema) {
-                $((stringify!($name), $schema) => read(stringify!($name), bytes, Event::$name),)*
-                _ => Err(match Event::current_schema(event_type) {
-                    None => BinaryError::UnknownType(event_type.to_owned()),
-                    Some(current) => BinaryError::UnsupportedSchema {
-                        event_type: event_type.to_owned(),
-                        schema,
-                        current,
-                    },
-                }),
-            }
-        };
-    }
-    dispatch! {
-        CustomerRegistered @ 1,
-        TermsChanged @ 2,
-        ManagerAssigned @ 1,
-        OrderPlaced @ 1,
-        OrderCancelled @ 1,
-        DeliveryRecorded @ 1,
-        PaymentReceived @ 1,
-        PaymentOrderReceived @ 1,
-        PaymentOrderCleared @ 1,
-        PaymentOrderExpired @ 1,
-        PaymentReversed @ 1,
-        ReminderSent @ 1,
-        DelayExplained @ 1,
-        PromiseToPayMade @ 1,
-        PromiseToPayKept @ 1,
-        PromiseToPayBroken @ 1,
-        CreditDecided @ 1,
-        PriceAdjustmentChanged @ 1,
-        PriorityChanged @ 1,
-        FulfilmentModeChanged @ 1,
+    });
+    match value {
+        Ok(v) => Ok(wrap(v)),
+        Err(Fault::Truncated) => Err(BinaryError::Truncated {
+            event_type: name,
+            offset: r.at,
+        }),
+        Err(Fault::Invalid(reason)) => Err(BinaryError::Invalid {
+            event_type: name,
+            offset: r.mark,
+            reason,
+        }),
     }
 }
 
@@ -786,6 +799,40 @@ mod tests {
                 Event::current_schema(name).is_some_and(|c| c >= *schema),
                 "{name} schema {schema} is not a known schema"
             );
+        }
+    }
+
+    mod frozen_decoders {
+        use super::super::*;
+
+        /// A stand-in frozen decoder: reads what an old schema wrote and
+        /// converts it to today's event.
+        fn manager_v0(bytes: &[u8]) -> Result<Event, BinaryError> {
+            read("ManagerAssigned", bytes, |m: ManagerAssigned| {
+                Event::ManagerAssigned(m)
+            })
+        }
+
+        binary_events! {
+            ManagerAssigned @ 1,
+            ManagerAssigned @ 0 => manager_v0,
+        }
+
+        #[test]
+        fn an_old_schema_is_read_by_its_frozen_decoder() {
+            assert_eq!(
+                BINARY_SCHEMAS,
+                &[("ManagerAssigned", 1), ("ManagerAssigned", 0)]
+            );
+            let expected = Event::ManagerAssigned(ManagerAssigned {
+                manager: crate::ManagerId::new("m").unwrap(),
+            });
+            assert_eq!(
+                dispatch("ManagerAssigned", 0, b"\x01m"),
+                Some(Ok(expected.clone()))
+            );
+            assert_eq!(dispatch("ManagerAssigned", 1, b"\x01m"), Some(Ok(expected)));
+            assert_eq!(dispatch("ManagerAssigned", 2, b"\x01m"), None);
         }
     }
 
