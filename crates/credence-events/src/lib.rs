@@ -12,7 +12,9 @@
 //! * [`envelope`]: [`EventEnvelope`] (identity, stream version, global
 //!   position, business and recorded time) and [`NewEvent`];
 //! * [`codec`]: the stable JSON shape with a schema version per event type
-//!   and upcasting of old payloads.
+//!   and upcasting of old payloads;
+//! * [`binary`]: a compact binary payload encoding for storage backends
+//!   (the file log), checked as strictly as the JSON codec.
 //!
 //! # Invariants
 //!
@@ -25,6 +27,7 @@
 //!   payload of an older version is upcast on read. Golden files of every
 //!   released shape live in `tests/golden/` and are never edited.
 
+pub mod binary;
 pub mod codec;
 pub mod decision;
 mod describe;
@@ -34,6 +37,7 @@ pub mod id;
 pub mod money;
 pub mod time;
 
+pub use binary::BinaryError;
 pub use codec::CodecError;
 pub use decision::{
     AdjustmentKind, Comparison, ConditionTrace, DiscountOutcome, Explanation, FactValue,

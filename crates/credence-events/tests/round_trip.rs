@@ -1,4 +1,5 @@
-//! JSON round trips: every event type, encoded and decoded, comes back equal.
+//! JSON round trips: every event type, encoded and decoded, comes back equal
+//! (through the binary payload encoding too).
 //!
 //! [`samples`] holds at least one envelope of every type in [`Event::TYPES`]
 //! (the 0.1.0 golden events plus variants: optional fields absent, other enum
@@ -12,7 +13,6 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 
 use chrono::{DateTime, Utc};
-use credence_events::codec;
 use credence_events::{
     BusinessCalendar, CreditDecided, Currency, CustomerRegistered, Deferral, DelayExplained,
     DeliveryLine, DeliveryRecorded, DiscountOutcome, Event, EventEnvelope, FulfilmentMode,
@@ -20,6 +20,7 @@ use credence_events::{
     Priority, Quantity, Rate, Recipient, ReminderKind, ReminderSent, ServiceLevel, StreamId,
     StreamVersion, Terms, TermsChanged, Urgency, Verdict,
 };
+use credence_events::{binary, codec};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -234,6 +235,13 @@ fn check_round_trip(envelope: &EventEnvelope) {
     let back = codec::decode_event(event.type_name(), event.schema_version(), &data)
         .unwrap_or_else(|e| panic!("{e}\n{data}"));
     assert_eq!(back, *event, "{data}");
+
+    // The binary payload encoding decodes to the same event as the JSON.
+    let mut bytes = Vec::new();
+    binary::encode_event(event, &mut bytes);
+    let back = binary::decode_event(event.type_name(), event.schema_version(), &bytes)
+        .unwrap_or_else(|e| panic!("{e}\n{bytes:?}"));
+    assert_eq!(back, *event, "{bytes:?}");
 }
 
 #[test]

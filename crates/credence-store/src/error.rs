@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use credence_events::{CodecError, EventId, GlobalPosition, StreamId, StreamVersion};
+use credence_events::{BinaryError, CodecError, EventId, GlobalPosition, StreamId, StreamVersion};
 
 use crate::store::ExpectedVersion;
 
@@ -113,6 +113,14 @@ pub enum StoreError {
         position: GlobalPosition,
         /// What the codec reported.
         source: CodecError,
+    },
+    /// A stored event with a binary payload could not be decoded.
+    #[error("stored event at position {position} cannot be decoded: {source}")]
+    BinaryDecode {
+        /// Its global position.
+        position: GlobalPosition,
+        /// What the binary decoder reported.
+        source: BinaryError,
     },
     /// An earlier write failed in a way that leaves the in-process state
     /// uncertain; reopen the store (recovery will repair the tail).

@@ -8,6 +8,7 @@ mod conformance;
 mod corruption;
 mod crash;
 mod file;
+mod formats;
 mod fuzz_corpus;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -4,7 +4,7 @@
 //! segment  = header frame*
 //! header   = "CREDSEG1" (8) | segment number u64 | first position u64        (24 bytes)
 //! frame    = magic u32 "CRF1" | body length u32 | crc32c(length ‖ body) u32 | body
-//! body     = kind u8 (1 = event)
+//! body     = kind u8 (1 = event with a JSON payload, 2 = event with a binary payload)
 //!          | position u64 | stream version u64 | batch remaining u32
 //!          | previous record's sha-256 (32)
 //!          | event id (16)
@@ -12,17 +12,26 @@
 //!          | flags u8 (1 = correlation id, 2 = causation id) | [correlation (16)] | [causation (16)]
 //!          | stream length u16 | stream utf-8
 //!          | type length u16 | type utf-8 | schema u16
-//!          | data length u32 | payload json (the codec's `encode_event`)
+//!          | data length u32 | payload
+//! payload  = kind 1: JSON text (`credence_events::codec::encode_event`)
+//!          | kind 2: bytes of `credence_events::binary::encode_event`
 //! ```
 //!
-//! Integers are little-endian. A record's hash is the SHA-256 of its body;
+//! The two kinds differ only in the payload. New records are written with
+//! kind 2; kind 1 is what builds before the binary encoding wrote, and stays
+//! readable for ever (a log may mix both: old segments, or an old segment
+//! continued by a new build). Both kinds go through the same CRC framing,
+//! hash chain, batch numbering and recovery. A kind-1 payload of an older
+//! schema is upcast by the JSON codec; a kind-2 payload is decoded by the
+//! binary decoder of its schema version (see `credence_events::binary`).
+//!
+//! Integers in the header are little-endian. A record's hash is the SHA-256 of its body;
 //! the next record carries it, so editing any record breaks the chain even
 //! when the frame's CRC is recomputed. `batch remaining` counts the records
 //! that follow in the same append: recovery drops a batch that was not
 //! written completely.
 
 use chrono::{DateTime, Utc};
-use credence_events::codec::decode_event;
 use credence_events::{
     CorrelationId, EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion,
 };
@@ -44,7 +53,10 @@ pub const MAX_RECORD_LEN: usize = 16 * 1024 * 1024;
 /// The hash that the first record of the log carries as its predecessor's.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
-const KIND_EVENT: u8 = 1;
+/// Record kind: an event whose payload is JSON (written before 0.2).
+pub const KIND_EVENT_JSON: u8 = 1;
+/// Record kind: an event whose payload is the binary encoding.
+pub const KIND_EVENT_BINARY: u8 = 2;
 const FLAG_CORRELATION: u8 = 1;
 const FLAG_CAUSATION: u8 = 2;
 
@@ -79,7 +91,16 @@ pub enum FrameError {
     Malformed(&'static str),
 }
 
-/// A decoded record whose payload is still JSON text; cheap to produce.
+/// A record's payload, still encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// JSON text (record kind 1, [`KIND_EVENT_JSON`]).
+    Json(&'a str),
+    /// The binary encoding (record kind 2, [`KIND_EVENT_BINARY`]).
+    Binary(&'a [u8]),
+}
+
+/// A decoded record whose payload is still encoded; cheap to produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord<'a> {
     /// Global position.
@@ -106,8 +127,8 @@ pub struct RawRecord<'a> {
     pub event_type: &'a str,
     /// Payload schema version.
     pub schema: u16,
-    /// Payload JSON.
-    pub data: &'a str,
+    /// The payload, JSON or binary by the record's kind.
+    pub payload: Payload<'a>,
 }
 
 impl RawRecord<'_> {
@@ -115,18 +136,49 @@ impl RawRecord<'_> {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Decode`] when the stream name or payload is invalid.
+    /// [`StoreError::Decode`] when the stream name or a JSON payload is
+    /// invalid, [`StoreError::BinaryDecode`] when a binary payload is.
     pub fn to_envelope(&self) -> Result<EventEnvelope, StoreError> {
+        self.to_envelope_reusing(&mut None)
+    }
+
+    /// [`RawRecord::to_envelope`], reusing the stream id of the previous
+    /// record read when it names the same stream (as runs of one stream's
+    /// records do) instead of validating the name again.
+    pub(crate) fn to_envelope_reusing(
+        &self,
+        last_stream: &mut Option<StreamId>,
+    ) -> Result<EventEnvelope, StoreError> {
         let decode_error = |source| StoreError::Decode {
             position: self.position,
             source,
         };
-        let stream = StreamId::new(self.stream).map_err(|e| {
-            decode_error(credence_events::CodecError::Json(
-                <serde_json::Error as serde::de::Error>::custom(e),
-            ))
-        })?;
-        let event = decode_event(self.event_type, self.schema, self.data).map_err(decode_error)?;
+        let stream = match last_stream {
+            Some(last) if last.as_str() == self.stream => last.clone(),
+            _ => {
+                let stream = StreamId::try_from(self.stream).map_err(|e| {
+                    decode_error(credence_events::CodecError::Json(
+                        <serde_json::Error as serde::de::Error>::custom(e),
+                    ))
+                })?;
+                *last_stream = Some(stream.clone());
+                stream
+            }
+        };
+        let event = match self.payload {
+            Payload::Binary(bytes) => {
+                credence_events::binary::decode_event(self.event_type, self.schema, bytes).map_err(
+                    |source| StoreError::BinaryDecode {
+                        position: self.position,
+                        source,
+                    },
+                )?
+            }
+            Payload::Json(text) => {
+                credence_events::codec::decode_event(self.event_type, self.schema, text)
+                    .map_err(decode_error)?
+            }
+        };
         Ok(EventEnvelope {
             id: self.id,
             stream,
@@ -179,7 +231,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<(&[u8], usize), FrameError> {
 }
 
 /// Decodes one frame and its record from the front of `bytes`: the record
-/// (payload still JSON), the SHA-256-able body, and the frame's length.
+/// (payload still encoded), the SHA-256-able body, and the frame's length.
 /// This is the file log's decoder, exposed for fuzzing and tools.
 ///
 /// # Errors
@@ -197,7 +249,8 @@ pub fn decode_record(bytes: &[u8]) -> Result<(RawRecord<'_>, &[u8], usize), Fram
 /// [`FrameError::Malformed`]; never panics on any input.
 pub fn decode_body(body: &[u8]) -> Result<RawRecord<'_>, FrameError> {
     let mut r = Reader { bytes: body };
-    if r.u8()? != KIND_EVENT {
+    let kind = r.u8()?;
+    if kind != KIND_EVENT_JSON && kind != KIND_EVENT_BINARY {
         return Err(FrameError::Malformed("unknown record kind"));
     }
     let position = GlobalPosition(r.u64()?);
@@ -227,7 +280,11 @@ pub fn decode_body(body: &[u8]) -> Result<RawRecord<'_>, FrameError> {
     let event_type = r.str(type_len)?;
     let schema = r.u16()?;
     let data_len = r.u32()? as usize;
-    let data = r.str(data_len)?;
+    let payload = if kind == KIND_EVENT_JSON {
+        Payload::Json(r.str(data_len)?)
+    } else {
+        Payload::Binary(r.take(data_len)?)
+    };
     if !r.bytes.is_empty() {
         return Err(FrameError::Malformed("trailing bytes"));
     }
@@ -247,7 +304,7 @@ pub fn decode_body(body: &[u8]) -> Result<RawRecord<'_>, FrameError> {
         stream,
         event_type,
         schema,
-        data,
+        payload,
     })
 }
 
@@ -266,20 +323,30 @@ pub(crate) struct RecordInput<'a> {
     pub event: &'a NewEvent,
 }
 
-/// Appends the frame of one record to `out` and returns the record's hash.
+/// Appends the frame of one record, with a binary payload (kind 2), to
+/// `out` and returns the record's hash.
 pub(crate) fn encode_record(
     input: &RecordInput<'_>,
     out: &mut Vec<u8>,
 ) -> Result<[u8; 32], StoreError> {
+    encode_record_as(input, KIND_EVENT_BINARY, out)
+}
+
+/// Appends the frame of one record of `kind` ([`KIND_EVENT_BINARY`], or
+/// [`KIND_EVENT_JSON`] for tests of old logs) to `out` and returns its hash.
+pub(crate) fn encode_record_as(
+    input: &RecordInput<'_>,
+    kind: u8,
+    out: &mut Vec<u8>,
+) -> Result<[u8; 32], StoreError> {
     let e = input.event;
-    let data = credence_events::codec::encode_event(&e.event);
     let stream = input.stream.as_str();
     let event_type = e.event.type_name();
     let start = out.len();
     out.extend_from_slice(&FRAME_MAGIC);
     out.extend_from_slice(&[0; 8]);
     let body_start = out.len();
-    out.push(KIND_EVENT);
+    out.push(kind);
     out.extend_from_slice(&input.position.0.to_le_bytes());
     out.extend_from_slice(&input.version.0.to_le_bytes());
     out.extend_from_slice(&input.batch_remaining.to_le_bytes());
@@ -307,9 +374,16 @@ pub(crate) fn encode_record(
     out.extend_from_slice(&(event_type.len() as u16).to_le_bytes());
     out.extend_from_slice(event_type.as_bytes());
     out.extend_from_slice(&e.event.schema_version().to_le_bytes());
-    let data_len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend_from_slice(data.as_bytes());
+    let len_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if kind == KIND_EVENT_JSON {
+        out.extend_from_slice(credence_events::codec::encode_event(&e.event).as_bytes());
+    } else {
+        credence_events::binary::encode_event(&e.event, out);
+    }
+    // Beyond u32::MAX the body is over MAX_RECORD_LEN and rejected below.
+    let data_len = u32::try_from(out.len() - len_at - 4).unwrap_or(u32::MAX);
+    out[len_at..len_at + 4].copy_from_slice(&data_len.to_le_bytes());
     let body_len = out.len() - body_start;
     if body_len > MAX_RECORD_LEN {
         out.truncate(start);
@@ -447,6 +521,119 @@ mod tests {
             e.clone()
                 .into_envelope(stream, StreamVersion(3), GlobalPosition(7))
         );
+    }
+
+    fn frame(kind: u8, e: &NewEvent) -> Vec<u8> {
+        let stream = StreamId::new("ACME").unwrap();
+        let mut out = Vec::new();
+        let input = RecordInput {
+            position: GlobalPosition(7),
+            version: StreamVersion(3),
+            batch_remaining: 1,
+            prev_hash: [5; 32],
+            stream: &stream,
+            event: e,
+        };
+        encode_record_as(&input, kind, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn new_records_are_binary_and_json_records_still_read() {
+        let e = event(1);
+        let expected = e.clone().into_envelope(
+            StreamId::new("ACME").unwrap(),
+            StreamVersion(3),
+            GlobalPosition(7),
+        );
+        let json = frame(KIND_EVENT_JSON, &e);
+        let binary = frame(KIND_EVENT_BINARY, &e);
+        let (raw, _, _) = decode_record(&json).unwrap();
+        assert_eq!(raw.payload, Payload::Json(r#"{"manager":"m1"}"#));
+        assert_eq!(raw.to_envelope().unwrap(), expected);
+        let (raw, _, _) = decode_record(&binary).unwrap();
+        assert_eq!(raw.payload, Payload::Binary(b"\x02m1"));
+        assert_eq!(raw.to_envelope().unwrap(), expected);
+        assert!(binary.len() < json.len());
+        // What the store appends is the binary kind.
+        let stream = StreamId::new("ACME").unwrap();
+        let mut out = Vec::new();
+        encode_record(
+            &RecordInput {
+                position: GlobalPosition(7),
+                version: StreamVersion(3),
+                batch_remaining: 1,
+                prev_hash: [5; 32],
+                stream: &stream,
+                event: &e,
+            },
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, binary);
+        // Any other kind is malformed.
+        for kind in [0, 3, 255] {
+            let mut body = decode_record(&binary).unwrap().1.to_vec();
+            body[0] = kind;
+            assert_eq!(
+                decode_body(&body),
+                Err(FrameError::Malformed("unknown record kind"))
+            );
+        }
+    }
+
+    #[test]
+    fn old_json_schemas_are_upcast_and_bad_binary_payloads_are_decode_errors() {
+        let json = frame(KIND_EVENT_JSON, &event(1));
+        let (mut raw, _, _) = decode_record(&json).unwrap();
+        raw.event_type = "TermsChanged";
+        raw.schema = 1;
+        raw.payload = Payload::Json(
+            r#"{"credit_limit":{"amount":"10.00","currency":"EUR"},"deferral_days":14,"base_discount":"0","markup":"0","bonus":"0","service_level":"basic"}"#,
+        );
+        let envelope = raw.to_envelope().unwrap();
+        assert_eq!(envelope.event.schema_version(), 2);
+        // A binary payload of a schema without a binary decoder is an error,
+        // never a misread.
+        raw.payload = Payload::Binary(b"");
+        let err = raw.to_envelope().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::BinaryDecode {
+                    source: credence_events::BinaryError::UnsupportedSchema { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        raw.event_type = "ManagerAssigned";
+        raw.schema = 2;
+        raw.payload = Payload::Binary(b"\x02m1");
+        assert!(raw.to_envelope().is_err());
+        raw.schema = 1;
+        assert!(raw.to_envelope().is_ok());
+        raw.payload = Payload::Binary(b"\x03m1");
+        assert!(matches!(
+            raw.to_envelope(),
+            Err(StoreError::BinaryDecode { .. })
+        ));
+    }
+
+    #[test]
+    fn damaged_json_frames_are_errors() {
+        let out = frame(KIND_EVENT_JSON, &event(1));
+        for cut in 0..out.len() {
+            assert!(matches!(
+                decode_record(&out[..cut]),
+                Err(FrameError::Incomplete { .. })
+            ));
+        }
+        for i in 0..out.len() {
+            let mut bad = out.clone();
+            bad[i] ^= 0x40;
+            assert!(decode_record(&bad).is_err(), "flip at {i} went unnoticed");
+        }
     }
 
     #[test]
