@@ -11,8 +11,9 @@
 //!   `credence-projections`' own bench (`cargo bench -p
 //!   credence-projections --bench projections`), not repeated here.
 //! * `memory_state`: builds `Projections` (every customer's account and
-//!   the read models) for many small customers; the growth of the resident
-//!   set is printed (`memory_state/...: N bytes`).
+//!   the read models) for many small customers, then their accounts alone;
+//!   the growth of the resident set is printed (`memory_state/...: N
+//!   bytes`).
 //!
 //! Run with: `cargo bench --bench queries`. `CREDENCE_BENCH_QUICK=1`
 //! shrinks sizes and times.
@@ -24,6 +25,7 @@ mod common;
 use std::sync::Arc;
 
 use credence::{AsOf, Engine, EngineConfig};
+use credence_aggregates::CustomerAccount;
 use credence_events::{EventEnvelope, GlobalPosition};
 use credence_policies::Policy;
 use credence_projections::{Projection, ProjectionConfig, Projections};
@@ -150,24 +152,39 @@ fn what_if(c: &mut Criterion) {
 }
 
 /// Run in a child process (a fresh heap): builds `Projections` for
-/// `customers` customers, feeding each generated history and dropping it,
-/// and prints the growth of the resident set (an upper bound of what the
-/// projections hold: it includes the allocator's slack).
-fn memory_child(customers: usize) {
+/// `customers` customers (or, with `accounts_only`, just their
+/// `CustomerAccount`s, to split the figure), feeding each generated history
+/// and dropping it, and prints the growth of the resident set (an upper
+/// bound of what is held: it includes the allocator's slack).
+fn memory_child(customers: usize, accounts_only: bool) {
     let before = live();
     let mut projections = Projections::new(ProjectionConfig::default());
+    let mut accounts = std::collections::BTreeMap::new();
     let mut position = 0u64;
     for i in 0..customers {
-        for mut e in common::history(i, 3).events {
+        let history = common::history(i, 3);
+        if accounts_only {
+            position += history.events.len() as u64;
+            accounts.insert(
+                history.customer.clone(),
+                CustomerAccount::from_history(&history.events),
+            );
+            continue;
+        }
+        for mut e in history.events {
             position += 1;
             e.position = GlobalPosition(position);
             projections.apply(&e).expect("applies");
         }
     }
     let held = live() - before;
+    let what = if accounts_only {
+        format!("CustomerAccounts alone ({})", accounts.len())
+    } else {
+        format!("Projections ({} accounts)", projections.customer_count())
+    };
     eprintln!(
-        "memory_state/{customers}-customers: {position} events, Projections ({} accounts) hold at most {held} bytes ({:.0} bytes/customer, {:.1} MB resident growth)",
-        projections.customer_count(),
+        "memory_state/{customers}-customers: {position} events, {what} hold at most {held} bytes ({:.0} bytes/customer, {:.1} MB resident growth)",
         held as f64 / customers as f64,
         held as f64 / 1e6
     );
@@ -175,12 +192,14 @@ fn memory_child(customers: usize) {
 
 fn memory_state(c: &mut Criterion) {
     let customers = common::pick(100_000, 2_000);
-    let status = std::process::Command::new(std::env::current_exe().expect("own path"))
-        .env("CREDENCE_BENCH_MEMORY_CHILD", customers.to_string())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("child runs");
-    assert!(status.success(), "memory child failed");
+    for mode in ["", ":accounts"] {
+        let status = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .env("CREDENCE_BENCH_MEMORY_CHILD", format!("{customers}{mode}"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("child runs");
+        assert!(status.success(), "memory child failed");
+    }
     let mut events = Vec::new();
     for i in 0..common::pick(10_000, 1_000) {
         events.extend(common::history(i, 3).events);
@@ -210,9 +229,13 @@ criterion_group! {
 }
 
 fn main() {
-    if let Some(customers) = std::env::var_os("CREDENCE_BENCH_MEMORY_CHILD") {
-        let customers = customers.to_str().and_then(|s| s.parse().ok()).unwrap_or(1);
-        memory_child(customers);
+    if let Some(child) = std::env::var_os("CREDENCE_BENCH_MEMORY_CHILD") {
+        let child = child.to_string_lossy();
+        let (customers, accounts_only) = match child.strip_suffix(":accounts") {
+            Some(n) => (n, true),
+            None => (&*child, false),
+        };
+        memory_child(customers.parse().unwrap_or(1), accounts_only);
         return;
     }
     benches();
