@@ -15,6 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::shared::{SharedMap, SharedSet};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use credence_events::{
     AdjustmentKind, Allocation, Currency, CustomerId, DecisionId, DeliveryId, Event, EventEnvelope,
@@ -332,24 +334,24 @@ pub struct CustomerAccount {
     pub(crate) profile: Option<Profile>,
     pub(crate) version: StreamVersion,
     pub(crate) last_recorded_at: Option<DateTime<Utc>>,
-    pub(crate) orders: BTreeMap<OrderId, Order>,
-    pub(crate) deliveries: BTreeSet<DeliveryId>,
-    pub(crate) receivables: BTreeMap<ReceivableId, Receivable>,
+    pub(crate) orders: SharedMap<OrderId, Order>,
+    pub(crate) deliveries: SharedSet<DeliveryId>,
+    pub(crate) receivables: SharedMap<ReceivableId, Receivable>,
     /// Open receivables by (due date, issue date, id): allocation order.
-    pub(crate) open_receivables: BTreeSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    pub(crate) open_receivables: SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
     /// Closed receivables by (closing date, id): payment behaviour reads the
     /// latest few without sorting the whole history.
-    pub(crate) closed_receivables: BTreeSet<(NaiveDate, ReceivableId)>,
+    pub(crate) closed_receivables: SharedSet<(NaiveDate, ReceivableId)>,
     /// Orders with something still to deliver.
-    pub(crate) open_orders: BTreeSet<OrderId>,
-    pub(crate) payments: BTreeMap<PaymentId, Payment>,
+    pub(crate) open_orders: SharedSet<OrderId>,
+    pub(crate) payments: SharedMap<PaymentId, Payment>,
     /// Payments with credit left, oldest first.
     pub(crate) credit_queue: VecDeque<PaymentId>,
-    pub(crate) payment_orders: BTreeMap<PaymentOrderId, PaymentOrder>,
-    pub(crate) promises: BTreeMap<PromiseId, Promise>,
-    pub(crate) reminders: BTreeSet<ReminderId>,
-    pub(crate) reminder_keys: BTreeSet<ReminderKey>,
-    pub(crate) decisions: BTreeSet<DecisionId>,
+    pub(crate) payment_orders: SharedMap<PaymentOrderId, PaymentOrder>,
+    pub(crate) promises: SharedMap<PromiseId, Promise>,
+    pub(crate) reminders: SharedSet<ReminderId>,
+    pub(crate) reminder_keys: SharedSet<ReminderKey>,
+    pub(crate) decisions: SharedSet<DecisionId>,
     pub(crate) standing: Option<Standing>,
     pub(crate) debt: Decimal,
     pub(crate) undelivered: Decimal,
@@ -464,7 +466,7 @@ impl CustomerAccount {
     }
 
     /// Every receivable ever issued, by id.
-    pub fn receivables(&self) -> &BTreeMap<ReceivableId, Receivable> {
+    pub fn receivables(&self) -> &SharedMap<ReceivableId, Receivable> {
         &self.receivables
     }
 
@@ -474,7 +476,7 @@ impl CustomerAccount {
     }
 
     /// Every order, by id.
-    pub fn orders(&self) -> &BTreeMap<OrderId, Order> {
+    pub fn orders(&self) -> &SharedMap<OrderId, Order> {
         &self.orders
     }
 
@@ -484,12 +486,12 @@ impl CustomerAccount {
     }
 
     /// Every payment, by id.
-    pub fn payments(&self) -> &BTreeMap<PaymentId, Payment> {
+    pub fn payments(&self) -> &SharedMap<PaymentId, Payment> {
         &self.payments
     }
 
     /// Every payment order, by id.
-    pub fn payment_orders(&self) -> &BTreeMap<PaymentOrderId, PaymentOrder> {
+    pub fn payment_orders(&self) -> &SharedMap<PaymentOrderId, PaymentOrder> {
         &self.payment_orders
     }
 
@@ -501,7 +503,7 @@ impl CustomerAccount {
     }
 
     /// Every promise, by id.
-    pub fn promises(&self) -> &BTreeMap<PromiseId, Promise> {
+    pub fn promises(&self) -> &SharedMap<PromiseId, Promise> {
         &self.promises
     }
 
@@ -748,8 +750,14 @@ impl CustomerAccount {
                         source: id,
                     },
                 );
-                for promise in self.promises.values_mut() {
-                    if promise.status == PromiseStatus::Pending {
+                let pending: Vec<PromiseId> = self
+                    .promises
+                    .values()
+                    .filter(|p| p.status == PromiseStatus::Pending)
+                    .map(|p| p.id.clone())
+                    .collect();
+                for id in &pending {
+                    if let Some(promise) = self.promises.get_mut(id) {
                         promise.paid = promise.paid.saturating_add(e.amount.amount());
                     }
                 }

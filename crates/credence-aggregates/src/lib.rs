@@ -40,6 +40,7 @@ mod account;
 mod command;
 mod decide;
 mod rejection;
+pub mod shared;
 pub mod testing;
 
 pub use account::{
@@ -52,3 +53,4 @@ pub use command::{
     RequestedLine, ReversePayment, SendReminder,
 };
 pub use rejection::Rejection;
+pub use shared::{SharedMap, SharedSet};
