@@ -8,14 +8,21 @@
 //! policy decisions. Totals (debt, undelivered value, credit) are maintained
 //! incrementally, so reading them costs nothing whatever the history length.
 //!
+//! What grows with the customer's history (orders, deliveries, receivables,
+//! payments, payment orders, promises, reminders, decisions and the indexes
+//! over them) is kept in persistent B-trees ([`SharedMap`], [`SharedSet`]):
+//! cloning an account is O(1) in its history (the small rest — profile,
+//! standing, the payments with unused credit — is copied), and a clone
+//! shares every node with its original until one of them changes, when only
+//! the changed path is copied. That is what lets the as-of index keep a
+//! snapshot every few events at the cost of what changed in between.
+//!
 //! `apply` never fails and never decides: it trusts that events were produced
 //! by [`decide`](CustomerAccount::decide) and only records them. Amounts are
 //! kept as [`Decimal`] in the customer's currency with saturating arithmetic,
 //! so even a hand-made inconsistent event cannot make it panic.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-
-use crate::shared::{SharedMap, SharedSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use credence_events::{
@@ -26,6 +33,8 @@ use credence_events::{
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+
+use crate::shared::{SharedMap, SharedSet};
 
 /// Who the customer is and the contract it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +338,11 @@ pub struct ReminderKey {
 }
 
 /// The state of one customer's account, folded from its stream.
+///
+/// Cheap to clone: what grows with the history is held in persistent
+/// [`SharedMap`]s and [`SharedSet`]s, which a clone shares until one side
+/// changes. Serializes as it did with std's `BTreeMap`/`BTreeSet` (maps as
+/// maps, sets as sequences).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAccount {
     pub(crate) profile: Option<Profile>,

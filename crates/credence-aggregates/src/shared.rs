@@ -7,13 +7,15 @@
 //! * **Clone is O(1)**: one reference count. A clone and its original share
 //!   every node until one of them changes.
 //! * **A change copies only its path** (copy-on-write with
-//!   [`Arc::make_mut`]): at most one node of at most 16 entries per level,
-//!   O(log n). A node owned by one map alone is changed in place, so a map
-//!   that is never cloned pays no copying at all.
+//!   [`Arc::make_mut`]): at most one node of at most 16 slots per level,
+//!   O(log n). Entries (and set elements) sit behind their own `Arc`, so
+//!   copying a node copies pointers, never keys or values, and changing a
+//!   value copies that entry alone. A node owned by one map alone is changed in place, so a
+//!   map that is never cloned pays no copying at all.
 //! * **Small maps stay small**: an empty map allocates nothing; a node's
-//!   entries are a `Vec` that grows by doubling from one slot, so a map of one
-//!   entry holds one entry's worth of heap (plus the node's header), where a
-//!   std `BTreeMap` allocates an 11-slot node.
+//!   slots are a `Vec` that grows by doubling from one, so a map of one entry
+//!   holds one entry (plus a node header and a pointer), where a std
+//!   `BTreeMap` allocates an 11-slot node.
 //!
 //! Their read API mirrors std's `BTreeMap` / `BTreeSet` (`get`, `iter`,
 //! `keys`, `values`, `range`, double-ended iteration, `len`, indexing…), and
@@ -40,21 +42,39 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Most entries of a leaf and most children of a branch.
 const MAX: usize = 16;
 
-#[derive(Clone)]
-enum Node<K, V> {
-    Leaf(Vec<(K, V)>),
-    Branch(Branch<K, V>),
+/// What a tree's slots hold: something with a key, cheap to clone.
+trait Entry: Clone {
+    type Key: Ord;
+
+    fn key(&self) -> &Self::Key;
+}
+
+/// An entry, shared so that copying a node copies pointers (a set's element
+/// is a `(T, ())` entry).
+impl<K: Ord, V> Entry for Arc<(K, V)> {
+    type Key = K;
+
+    fn key(&self) -> &K {
+        &self.0
+    }
 }
 
 #[derive(Clone)]
-struct Branch<K, V> {
-    /// `seps[i]`: a lower bound of every key of `children[i + 1]` and an
-    /// upper bound (exclusive) of every key of `children[..=i]`.
-    seps: Vec<K>,
-    children: Vec<Arc<Node<K, V>>>,
+enum Node<E> {
+    Leaf(Vec<E>),
+    Branch(Branch<E>),
 }
 
-impl<K, V> Node<K, V> {
+#[derive(Clone)]
+struct Branch<E> {
+    /// `seps[i]` (by its key): a lower bound of every key of
+    /// `children[i + 1]` and an upper bound (exclusive) of every key of
+    /// `children[..=i]`.
+    seps: Vec<E>,
+    children: Vec<Arc<Node<E>>>,
+}
+
+impl<E> Node<E> {
     fn is_empty(&self) -> bool {
         match self {
             Node::Leaf(entries) => entries.is_empty(),
@@ -75,20 +95,25 @@ fn grow<T>(v: &mut Vec<T>) {
     }
 }
 
-/// Where a node split: the first key of the new right sibling and the node.
-type Split<K, V> = Option<(K, Arc<Node<K, V>>)>;
+/// The child of `branch` where `key` belongs.
+fn child_index<E: Entry, Q>(branch: &Branch<E>, key: &Q) -> usize
+where
+    E::Key: Borrow<Q>,
+    Q: Ord + ?Sized,
+{
+    branch.seps.partition_point(|s| s.key().borrow() <= key)
+}
 
-fn insert_node<K: Ord + Clone, V: Clone>(
-    node: &mut Arc<Node<K, V>>,
-    key: K,
-    value: V,
-) -> (Option<V>, Split<K, V>) {
+/// Where a node split: the first entry of the new right sibling and the node.
+type Split<E> = Option<(E, Arc<Node<E>>)>;
+
+fn insert_node<E: Entry>(node: &mut Arc<Node<E>>, entry: E) -> (Option<E>, Split<E>) {
     match Arc::make_mut(node) {
-        Node::Leaf(entries) => match entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => (Some(std::mem::replace(&mut entries[i].1, value)), None),
+        Node::Leaf(entries) => match entries.binary_search_by(|e| e.key().cmp(entry.key())) {
+            Ok(i) => (Some(std::mem::replace(&mut entries[i], entry)), None),
             Err(i) => {
                 grow(entries);
-                entries.insert(i, (key, value));
+                entries.insert(i, entry);
                 if entries.len() <= MAX {
                     return (None, None);
                 }
@@ -98,13 +123,13 @@ fn insert_node<K: Ord + Clone, V: Clone>(
                 if at != MAX {
                     entries.shrink_to_fit();
                 }
-                let sep = right[0].0.clone();
+                let sep = right[0].clone();
                 (None, Some((sep, Arc::new(Node::Leaf(right)))))
             }
         },
         Node::Branch(branch) => {
-            let i = branch.seps.partition_point(|s| *s <= key);
-            let (old, split) = insert_node(&mut branch.children[i], key, value);
+            let i = child_index(branch, entry.key());
+            let (old, split) = insert_node(&mut branch.children[i], entry);
             let Some((sep, right)) = split else {
                 return (old, None);
             };
@@ -135,22 +160,21 @@ fn insert_node<K: Ord + Clone, V: Clone>(
     }
 }
 
-/// Removes `key` (known to be present) from the subtree.
-fn remove_node<K, V, Q>(node: &mut Arc<Node<K, V>>, key: &Q) -> Option<V>
+/// Removes the entry for `key` (known to be present) from the subtree.
+fn remove_node<E: Entry, Q>(node: &mut Arc<Node<E>>, key: &Q) -> Option<E>
 where
-    K: Borrow<Q> + Clone,
-    V: Clone,
+    E::Key: Borrow<Q>,
     Q: Ord + ?Sized,
 {
     match Arc::make_mut(node) {
         Node::Leaf(entries) => {
             let i = entries
-                .binary_search_by(|(k, _)| k.borrow().cmp(key))
+                .binary_search_by(|e| e.key().borrow().cmp(key))
                 .ok()?;
-            Some(entries.remove(i).1)
+            Some(entries.remove(i))
         }
         Node::Branch(branch) => {
-            let i = branch.seps.partition_point(|s| s.borrow() <= key);
+            let i = child_index(branch, key);
             let removed = remove_node(&mut branch.children[i], key);
             if branch.children[i].is_empty() {
                 branch.children.remove(i);
@@ -163,39 +187,26 @@ where
     }
 }
 
-/// A persistent ordered map: a B-tree of shared nodes. See the [module
-/// docs](self).
-pub struct SharedMap<K, V> {
-    root: Option<Arc<Node<K, V>>>,
+/// The B-tree both collections are made of.
+struct Tree<E> {
+    root: Option<Arc<Node<E>>>,
     len: usize,
 }
 
-impl<K, V> SharedMap<K, V> {
-    /// An empty map (allocates nothing).
-    pub const fn new() -> Self {
+impl<E> Tree<E> {
+    const fn new() -> Self {
         Self { root: None, len: 0 }
     }
 
-    /// The number of entries.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when the map has no entry.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Every entry in key order (double-ended).
-    pub fn iter(&self) -> Iter<'_, K, V> {
+    fn iter(&self) -> RawIter<'_, E> {
         match &self.root {
-            None => Iter::empty(),
+            None => RawIter::empty(),
             Some(root) => {
                 let mut front = Cursor::new();
                 front.descend_first(root);
                 let mut back = Cursor::new();
                 back.descend_last(root);
-                Iter {
+                RawIter {
                     front,
                     back,
                     done: false,
@@ -203,6 +214,393 @@ impl<K, V> SharedMap<K, V> {
                 }
             }
         }
+    }
+
+    fn ptr_eq(&self, other: &Self) -> bool {
+        match (&self.root, &other.root) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl<E: Entry> Tree<E> {
+    fn get<Q>(&self, key: &Q) -> Option<&E>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let mut node = self.root.as_deref()?;
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    return entries
+                        .binary_search_by(|e| e.key().borrow().cmp(key))
+                        .ok()
+                        .map(|i| &entries[i]);
+                }
+                Node::Branch(branch) => node = &branch.children[child_index(branch, key)],
+            }
+        }
+    }
+
+    /// The slot holding `key`'s entry, copying the shared nodes on its path.
+    fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut E>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get(key)?;
+        let mut node = Arc::make_mut(self.root.as_mut()?);
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    let i = entries
+                        .binary_search_by(|e| e.key().borrow().cmp(key))
+                        .ok()?;
+                    return Some(&mut entries[i]);
+                }
+                Node::Branch(branch) => {
+                    let i = child_index(branch, key);
+                    node = Arc::make_mut(&mut branch.children[i]);
+                }
+            }
+        }
+    }
+
+    /// Inserts `entry`, returning the one it replaced.
+    fn insert(&mut self, entry: E) -> Option<E> {
+        let Some(root) = self.root.as_mut() else {
+            self.root = Some(Arc::new(Node::Leaf(vec![entry])));
+            self.len = 1;
+            return None;
+        };
+        let (old, split) = insert_node(root, entry);
+        if let Some((sep, right)) = split {
+            let left = self.root.take().expect("a root was there");
+            self.root = Some(Arc::new(Node::Branch(Branch {
+                seps: vec![sep],
+                children: vec![left, right],
+            })));
+        }
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    fn remove<Q>(&mut self, key: &Q) -> Option<E>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get(key)?;
+        let removed = remove_node(self.root.as_mut()?, key);
+        if removed.is_some() {
+            self.len -= 1;
+        }
+        // Drop an empty root; lift a branch's only child.
+        loop {
+            match self.root.as_deref() {
+                Some(node) if node.is_empty() => self.root = None,
+                Some(Node::Branch(branch)) if branch.children.len() == 1 => {
+                    self.root = Some(Arc::clone(&branch.children[0]));
+                }
+                _ => break,
+            }
+        }
+        removed
+    }
+
+    fn range<Q, R>(&self, range: R) -> RawIter<'_, E>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+        R: RangeBounds<Q>,
+    {
+        let Some(root) = self.root.as_deref() else {
+            return RawIter::empty();
+        };
+        let front = Cursor::seek_front(root, range.start_bound());
+        let back = Cursor::seek_back(root, range.end_bound());
+        match (front, back) {
+            (Some(front), Some(back)) if front.entry().key() <= back.entry().key() => RawIter {
+                front,
+                back,
+                done: false,
+                remaining: None,
+            },
+            _ => RawIter::empty(),
+        }
+    }
+}
+
+impl<E> Clone for Tree<E> {
+    fn clone(&self) -> Self {
+        Self {
+            root: self.root.clone(),
+            len: self.len,
+        }
+    }
+}
+
+/// A position in a tree: the path of branches from the root and a slot of
+/// a leaf.
+struct Cursor<'a, E> {
+    path: Vec<(&'a [Arc<Node<E>>], usize)>,
+    leaf: &'a [E],
+    at: usize,
+}
+
+impl<'a, E> Cursor<'a, E> {
+    fn new() -> Self {
+        Self {
+            path: Vec::new(),
+            leaf: &[],
+            at: 0,
+        }
+    }
+
+    fn entry(&self) -> &'a E {
+        &self.leaf[self.at]
+    }
+
+    fn descend_first(&mut self, mut node: &'a Node<E>) {
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    self.leaf = entries;
+                    self.at = 0;
+                    return;
+                }
+                Node::Branch(branch) => {
+                    self.path.push((&branch.children, 0));
+                    node = &branch.children[0];
+                }
+            }
+        }
+    }
+
+    fn descend_last(&mut self, mut node: &'a Node<E>) {
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    self.leaf = entries;
+                    self.at = entries.len().saturating_sub(1);
+                    return;
+                }
+                Node::Branch(branch) => {
+                    let last = branch.children.len() - 1;
+                    self.path.push((&branch.children, last));
+                    node = &branch.children[last];
+                }
+            }
+        }
+    }
+
+    /// Moves to the next slot; false at the end.
+    fn step_forward(&mut self) -> bool {
+        if self.at + 1 < self.leaf.len() {
+            self.at += 1;
+            return true;
+        }
+        while let Some((children, i)) = self.path.pop() {
+            if i + 1 < children.len() {
+                self.path.push((children, i + 1));
+                self.descend_first(&children[i + 1]);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Moves to the previous slot; false at the start.
+    fn step_back(&mut self) -> bool {
+        if self.at > 0 {
+            self.at -= 1;
+            return true;
+        }
+        while let Some((children, i)) = self.path.pop() {
+            if i > 0 {
+                self.path.push((children, i - 1));
+                self.descend_last(&children[i - 1]);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl<'a, E: Entry> Cursor<'a, E> {
+    /// Descends towards `key`, leaving the cursor in the leaf where it
+    /// belongs; returns that leaf.
+    fn descend_to<Q>(&mut self, mut node: &'a Node<E>, key: &Q) -> &'a [E]
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        loop {
+            match node {
+                Node::Leaf(entries) => {
+                    self.leaf = entries;
+                    return entries;
+                }
+                Node::Branch(branch) => {
+                    let i = child_index(branch, key);
+                    self.path.push((&branch.children, i));
+                    node = &branch.children[i];
+                }
+            }
+        }
+    }
+
+    /// The first slot within `bound` from below, if any.
+    fn seek_front<Q>(root: &'a Node<E>, bound: Bound<&Q>) -> Option<Self>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let mut cursor = Self::new();
+        let (key, inclusive) = match bound {
+            Bound::Unbounded => {
+                cursor.descend_first(root);
+                return Some(cursor);
+            }
+            Bound::Included(key) => (key, true),
+            Bound::Excluded(key) => (key, false),
+        };
+        let leaf = cursor.descend_to(root, key);
+        let at = leaf.partition_point(|e| {
+            let k = e.key().borrow();
+            if inclusive { k < key } else { k <= key }
+        });
+        if at < leaf.len() {
+            cursor.at = at;
+            return Some(cursor);
+        }
+        cursor.at = leaf.len() - 1;
+        cursor.step_forward().then_some(cursor)
+    }
+
+    /// The last slot within `bound` from above, if any.
+    fn seek_back<Q>(root: &'a Node<E>, bound: Bound<&Q>) -> Option<Self>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let mut cursor = Self::new();
+        let (key, inclusive) = match bound {
+            Bound::Unbounded => {
+                cursor.descend_last(root);
+                return Some(cursor);
+            }
+            Bound::Included(key) => (key, true),
+            Bound::Excluded(key) => (key, false),
+        };
+        let leaf = cursor.descend_to(root, key);
+        let at = leaf.partition_point(|e| {
+            let k = e.key().borrow();
+            if inclusive { k <= key } else { k < key }
+        });
+        if at > 0 {
+            cursor.at = at - 1;
+            return Some(cursor);
+        }
+        cursor.at = 0;
+        cursor.step_back().then_some(cursor)
+    }
+}
+
+/// Double-ended iteration over a tree's slots.
+struct RawIter<'a, E> {
+    /// The next slot from the front.
+    front: Cursor<'a, E>,
+    /// The next slot from the back.
+    back: Cursor<'a, E>,
+    done: bool,
+    /// Known for a whole tree, not for a range.
+    remaining: Option<usize>,
+}
+
+impl<E> RawIter<'_, E> {
+    fn empty() -> Self {
+        Self {
+            front: Cursor::new(),
+            back: Cursor::new(),
+            done: true,
+            remaining: Some(0),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match (self.done, self.remaining) {
+            (true, _) => (0, Some(0)),
+            (false, Some(n)) => (n, Some(n)),
+            (false, None) => (1, None),
+        }
+    }
+}
+
+impl<'a, E> Iterator for RawIter<'a, E> {
+    type Item = &'a E;
+
+    fn next(&mut self) -> Option<&'a E> {
+        if self.done {
+            return None;
+        }
+        let entry = self.front.entry();
+        if std::ptr::eq(entry, self.back.entry()) || !self.front.step_forward() {
+            self.done = true;
+        }
+        if let Some(n) = self.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        Some(entry)
+    }
+}
+
+impl<'a, E> DoubleEndedIterator for RawIter<'a, E> {
+    fn next_back(&mut self) -> Option<&'a E> {
+        if self.done {
+            return None;
+        }
+        let entry = self.back.entry();
+        if std::ptr::eq(entry, self.front.entry()) || !self.back.step_back() {
+            self.done = true;
+        }
+        if let Some(n) = self.remaining.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        Some(entry)
+    }
+}
+
+// ----- SharedMap ----------------------------------------------------------
+
+/// A persistent ordered map: a B-tree of shared nodes holding shared
+/// entries. See the [module docs](self).
+pub struct SharedMap<K, V>(Tree<Arc<(K, V)>>);
+
+impl<K, V> SharedMap<K, V> {
+    /// An empty map (allocates nothing).
+    pub const fn new() -> Self {
+        Self(Tree::new())
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len
+    }
+
+    /// True when the map has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.0.len == 0
+    }
+
+    /// Every entry in key order (double-ended).
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter(self.0.iter())
     }
 
     /// Every key in order (double-ended).
@@ -228,11 +626,7 @@ impl<K, V> SharedMap<K, V> {
     /// True when both maps are the same allocation (a clone not changed
     /// since), so equal without comparing entries.
     pub fn ptr_eq(&self, other: &Self) -> bool {
-        match (&self.root, &other.root) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
+        self.0.ptr_eq(&other.0)
     }
 }
 
@@ -243,21 +637,7 @@ impl<K: Ord, V> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let mut node = self.root.as_deref()?;
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    return entries
-                        .binary_search_by(|(k, _)| k.borrow().cmp(key))
-                        .ok()
-                        .map(|i| &entries[i].1);
-                }
-                Node::Branch(branch) => {
-                    let i = branch.seps.partition_point(|s| s.borrow() <= key);
-                    node = &branch.children[i];
-                }
-            }
-        }
+        self.0.get(key).map(|e| &e.1)
     }
 
     /// True when `key` has a value.
@@ -266,7 +646,7 @@ impl<K: Ord, V> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.get(key).is_some()
+        self.0.get(key).is_some()
     }
 
     /// The entries whose keys fall in `range`, in order (double-ended). An
@@ -277,70 +657,24 @@ impl<K: Ord, V> SharedMap<K, V> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        let Some(root) = self.root.as_deref() else {
-            return Iter::empty();
-        };
-        let front = Cursor::seek_front(root, range.start_bound());
-        let back = Cursor::seek_back(root, range.end_bound());
-        match (front, back) {
-            (Some(front), Some(back)) if front.entry().0 <= back.entry().0 => Iter {
-                front,
-                back,
-                done: false,
-                remaining: None,
-            },
-            _ => Iter::empty(),
-        }
+        Iter(self.0.range(range))
     }
 }
 
 impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
-    /// A mutable reference to the value for `key`, copying the nodes on its
-    /// path that are shared with a clone.
+    /// A mutable reference to the value for `key`, copying what is shared
+    /// with a clone: the nodes on its path and the entry itself.
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        if !self.contains_key(key) {
-            return None;
-        }
-        let mut node = Arc::make_mut(self.root.as_mut()?);
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    let i = entries
-                        .binary_search_by(|(k, _)| k.borrow().cmp(key))
-                        .ok()?;
-                    return Some(&mut entries[i].1);
-                }
-                Node::Branch(branch) => {
-                    let i = branch.seps.partition_point(|s| s.borrow() <= key);
-                    node = Arc::make_mut(&mut branch.children[i]);
-                }
-            }
-        }
+        self.0.get_mut(key).map(|e| &mut Arc::make_mut(e).1)
     }
 
     /// Sets the value for `key`, returning the previous one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let Some(root) = self.root.as_mut() else {
-            self.root = Some(Arc::new(Node::Leaf(vec![(key, value)])));
-            self.len = 1;
-            return None;
-        };
-        let (old, split) = insert_node(root, key, value);
-        if let Some((sep, right)) = split {
-            let left = self.root.take().expect("a root was there");
-            self.root = Some(Arc::new(Node::Branch(Branch {
-                seps: vec![sep],
-                children: vec![left, right],
-            })));
-        }
-        if old.is_none() {
-            self.len += 1;
-        }
-        old
+        self.0.insert(Arc::new((key, value))).map(into_value)
     }
 
     /// Removes `key`, returning its value.
@@ -349,35 +683,20 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        if !self.contains_key(key) {
-            return None;
-        }
-        let root = self.root.as_mut()?;
-        let removed = remove_node(root, key);
-        if removed.is_some() {
-            self.len -= 1;
-        }
-        // Drop an empty root; lift a branch's only child.
-        loop {
-            match self.root.as_deref() {
-                Some(node) if node.is_empty() => self.root = None,
-                Some(Node::Branch(branch)) if branch.children.len() == 1 => {
-                    self.root = Some(Arc::clone(&branch.children[0]));
-                }
-                _ => break,
-            }
-        }
-        removed
+        self.0.remove(key).map(into_value)
     }
+}
+
+/// The value of an entry taken out of a map (copied if a clone still holds
+/// it).
+fn into_value<K: Clone, V: Clone>(entry: Arc<(K, V)>) -> V {
+    Arc::try_unwrap(entry).map_or_else(|shared| shared.1.clone(), |(_, v)| v)
 }
 
 impl<K, V> Clone for SharedMap<K, V> {
     /// O(1): the clone shares every node.
     fn clone(&self) -> Self {
-        Self {
-            root: self.root.clone(),
-            len: self.len,
-        }
+        Self(self.0.clone())
     }
 }
 
@@ -389,7 +708,7 @@ impl<K, V> Default for SharedMap<K, V> {
 
 impl<K: PartialEq, V: PartialEq> PartialEq for SharedMap<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && (self.ptr_eq(other) || self.iter().eq(other.iter()))
+        self.len() == other.len() && (self.ptr_eq(other) || self.iter().eq(other.iter()))
     }
 }
 
@@ -445,7 +764,7 @@ impl<'a, K, V> IntoIterator for &'a SharedMap<K, V> {
 
 impl<K: Serialize, V: Serialize> Serialize for SharedMap<K, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.len))?;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
         for (k, v) in self {
             map.serialize_entry(k, v)?;
         }
@@ -485,238 +804,24 @@ where
     }
 }
 
-/// A position in a tree: the path of branches from the root and an entry of
-/// a leaf.
-struct Cursor<'a, K, V> {
-    path: Vec<(&'a [Arc<Node<K, V>>], usize)>,
-    leaf: &'a [(K, V)],
-    at: usize,
-}
-
-impl<'a, K, V> Cursor<'a, K, V> {
-    fn new() -> Self {
-        Self {
-            path: Vec::new(),
-            leaf: &[],
-            at: 0,
-        }
-    }
-
-    fn entry(&self) -> &'a (K, V) {
-        &self.leaf[self.at]
-    }
-
-    fn descend_first(&mut self, mut node: &'a Node<K, V>) {
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
-                    self.at = 0;
-                    return;
-                }
-                Node::Branch(branch) => {
-                    self.path.push((&branch.children, 0));
-                    node = &branch.children[0];
-                }
-            }
-        }
-    }
-
-    fn descend_last(&mut self, mut node: &'a Node<K, V>) {
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
-                    self.at = entries.len().saturating_sub(1);
-                    return;
-                }
-                Node::Branch(branch) => {
-                    let last = branch.children.len() - 1;
-                    self.path.push((&branch.children, last));
-                    node = &branch.children[last];
-                }
-            }
-        }
-    }
-
-    /// Moves to the next entry; false at the end.
-    fn step_forward(&mut self) -> bool {
-        if self.at + 1 < self.leaf.len() {
-            self.at += 1;
-            return true;
-        }
-        while let Some((children, i)) = self.path.pop() {
-            if i + 1 < children.len() {
-                self.path.push((children, i + 1));
-                self.descend_first(&children[i + 1]);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Moves to the previous entry; false at the start.
-    fn step_back(&mut self) -> bool {
-        if self.at > 0 {
-            self.at -= 1;
-            return true;
-        }
-        while let Some((children, i)) = self.path.pop() {
-            if i > 0 {
-                self.path.push((children, i - 1));
-                self.descend_last(&children[i - 1]);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Descends towards `key`, leaving the cursor in the leaf where it
-    /// belongs; returns that leaf.
-    fn descend_to<Q>(&mut self, mut node: &'a Node<K, V>, key: &Q) -> &'a [(K, V)]
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
-                    return entries;
-                }
-                Node::Branch(branch) => {
-                    let i = branch.seps.partition_point(|s| s.borrow() <= key);
-                    self.path.push((&branch.children, i));
-                    node = &branch.children[i];
-                }
-            }
-        }
-    }
-
-    /// The first entry within `bound` from below, if any.
-    fn seek_front<Q>(root: &'a Node<K, V>, bound: Bound<&Q>) -> Option<Self>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        let mut cursor = Self::new();
-        let (key, inclusive) = match bound {
-            Bound::Unbounded => {
-                cursor.descend_first(root);
-                return Some(cursor);
-            }
-            Bound::Included(key) => (key, true),
-            Bound::Excluded(key) => (key, false),
-        };
-        let leaf = cursor.descend_to(root, key);
-        let at = leaf.partition_point(|(k, _)| {
-            if inclusive {
-                k.borrow() < key
-            } else {
-                k.borrow() <= key
-            }
-        });
-        if at < leaf.len() {
-            cursor.at = at;
-            return Some(cursor);
-        }
-        cursor.at = leaf.len() - 1;
-        cursor.step_forward().then_some(cursor)
-    }
-
-    /// The last entry within `bound` from above, if any.
-    fn seek_back<Q>(root: &'a Node<K, V>, bound: Bound<&Q>) -> Option<Self>
-    where
-        K: Borrow<Q>,
-        Q: Ord + ?Sized,
-    {
-        let mut cursor = Self::new();
-        let (key, inclusive) = match bound {
-            Bound::Unbounded => {
-                cursor.descend_last(root);
-                return Some(cursor);
-            }
-            Bound::Included(key) => (key, true),
-            Bound::Excluded(key) => (key, false),
-        };
-        let leaf = cursor.descend_to(root, key);
-        let at = leaf.partition_point(|(k, _)| {
-            if inclusive {
-                k.borrow() <= key
-            } else {
-                k.borrow() < key
-            }
-        });
-        if at > 0 {
-            cursor.at = at - 1;
-            return Some(cursor);
-        }
-        cursor.at = 0;
-        cursor.step_back().then_some(cursor)
-    }
-}
-
 /// An iterator over a [`SharedMap`]'s entries or a range of them.
-pub struct Iter<'a, K, V> {
-    /// The next entry from the front.
-    front: Cursor<'a, K, V>,
-    /// The next entry from the back.
-    back: Cursor<'a, K, V>,
-    done: bool,
-    /// Known for a whole map, not for a range.
-    remaining: Option<usize>,
-}
-
-impl<K, V> Iter<'_, K, V> {
-    fn empty() -> Self {
-        Self {
-            front: Cursor::new(),
-            back: Cursor::new(),
-            done: true,
-            remaining: Some(0),
-        }
-    }
-}
+pub struct Iter<'a, K, V>(RawIter<'a, Arc<(K, V)>>);
 
 impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let entry = self.front.entry();
-        if std::ptr::eq(entry, self.back.entry()) || !self.front.step_forward() {
-            self.done = true;
-        }
-        if let Some(n) = self.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-        }
-        Some((&entry.0, &entry.1))
+        self.0.next().map(|e| (&e.0, &e.1))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match (self.done, self.remaining) {
-            (true, _) => (0, Some(0)),
-            (false, Some(n)) => (n, Some(n)),
-            (false, None) => (1, None),
-        }
+        self.0.size_hint()
     }
 }
 
 impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let entry = self.back.entry();
-        if std::ptr::eq(entry, self.front.entry()) || !self.back.step_back() {
-            self.done = true;
-        }
-        if let Some(n) = self.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-        }
-        Some((&entry.0, &entry.1))
+        self.0.next_back().map(|e| (&e.0, &e.1))
     }
 }
 
@@ -725,8 +830,8 @@ impl<K, V> FusedIterator for Iter<'_, K, V> {}
 impl<K, V> fmt::Debug for Iter<'_, K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Iter")
-            .field("done", &self.done)
-            .field("remaining", &self.remaining)
+            .field("done", &self.0.done)
+            .field("remaining", &self.0.remaining)
             .finish_non_exhaustive()
     }
 }
@@ -779,29 +884,31 @@ impl<K, V> DoubleEndedIterator for Values<'_, K, V> {
 
 impl<K, V> FusedIterator for Values<'_, K, V> {}
 
-/// A persistent ordered set: a [`SharedMap`] with no values. See the
-/// [module docs](self).
-pub struct SharedSet<T>(SharedMap<T, ()>);
+// ----- SharedSet ----------------------------------------------------------
+
+/// A persistent ordered set: a B-tree of shared nodes holding shared
+/// elements. See the [module docs](self).
+pub struct SharedSet<T>(Tree<Arc<(T, ())>>);
 
 impl<T> SharedSet<T> {
     /// An empty set (allocates nothing).
     pub const fn new() -> Self {
-        Self(SharedMap::new())
+        Self(Tree::new())
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.len
     }
 
     /// True when the set has no element.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.len == 0
     }
 
     /// Every element in order (double-ended).
     pub fn iter(&self) -> SetIter<'_, T> {
-        SetIter(self.0.keys())
+        SetIter(self.0.iter())
     }
 
     /// The smallest element.
@@ -813,16 +920,22 @@ impl<T> SharedSet<T> {
     pub fn last(&self) -> Option<&T> {
         self.iter().next_back()
     }
+
+    /// True when both sets are the same allocation (a clone not changed
+    /// since), so equal without comparing elements.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.0.ptr_eq(&other.0)
+    }
 }
 
-impl<T: Ord> SharedSet<T> {
+impl<T: Ord + Clone> SharedSet<T> {
     /// True when `value` is in the set.
     pub fn contains<Q>(&self, value: &Q) -> bool
     where
         T: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.0.contains_key(value)
+        self.0.get(value).is_some()
     }
 
     /// The elements that fall in `range`, in order (double-ended).
@@ -832,14 +945,12 @@ impl<T: Ord> SharedSet<T> {
         Q: Ord + ?Sized,
         R: RangeBounds<Q>,
     {
-        SetIter(Keys(self.0.range(range)))
+        SetIter(self.0.range(range))
     }
-}
 
-impl<T: Ord + Clone> SharedSet<T> {
     /// Adds `value`; false when it was already there.
     pub fn insert(&mut self, value: T) -> bool {
-        self.0.insert(value, ()).is_none()
+        self.0.insert(Arc::new((value, ()))).is_none()
     }
 
     /// Removes `value`; false when it was not there.
@@ -867,7 +978,7 @@ impl<T> Default for SharedSet<T> {
 
 impl<T: PartialEq> PartialEq for SharedSet<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
+        self.len() == other.len() && (self.ptr_eq(other) || self.iter().eq(other.iter()))
     }
 }
 
@@ -945,14 +1056,13 @@ where
 }
 
 /// An iterator over a [`SharedSet`]'s elements or a range of them.
-#[derive(Debug)]
-pub struct SetIter<'a, T>(Keys<'a, T, ()>);
+pub struct SetIter<'a, T>(RawIter<'a, Arc<(T, ())>>);
 
 impl<'a, T> Iterator for SetIter<'a, T> {
     type Item = &'a T;
 
     fn next(&mut self) -> Option<&'a T> {
-        self.0.next()
+        self.0.next().map(|e| &e.0)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -962,11 +1072,20 @@ impl<'a, T> Iterator for SetIter<'a, T> {
 
 impl<'a, T> DoubleEndedIterator for SetIter<'a, T> {
     fn next_back(&mut self) -> Option<&'a T> {
-        self.0.next_back()
+        self.0.next_back().map(|e| &e.0)
     }
 }
 
 impl<T> FusedIterator for SetIter<'_, T> {}
+
+impl<T> fmt::Debug for SetIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetIter")
+            .field("done", &self.0.done)
+            .field("remaining", &self.0.remaining)
+            .finish_non_exhaustive()
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -1145,14 +1264,14 @@ mod tests {
     #[test]
     fn empty_and_drained_maps_hold_no_node() {
         let mut map = SharedMap::new();
-        assert!(map.root.is_none());
+        assert!(map.0.root.is_none());
         for i in 0..100u32 {
             map.insert(i, i);
         }
         for i in 0..100u32 {
             assert_eq!(map.remove(&i), Some(i));
         }
-        assert!(map.root.is_none());
+        assert!(map.0.root.is_none());
         assert_eq!(map, SharedMap::new());
         assert_eq!(map.iter().next(), None);
         assert_eq!(map.range(3..9).next_back(), None);
