@@ -8,9 +8,9 @@
 //!   every node until one of them changes.
 //! * **A change copies only its path** (copy-on-write with
 //!   [`Arc::make_mut`]): at most one node of at most 16 slots per level,
-//!   O(log n). Entries (and set elements) sit behind their own `Arc`, so
-//!   copying a node copies pointers, never keys or values, and changing a
-//!   value copies that entry alone. A node owned by one map alone is changed in place, so a
+//!   O(log n). A map's entries sit behind their own `Arc`, so copying a
+//!   node copies pointers, never keys or values, and changing a value copies
+//!   that entry alone. A set keeps its elements (small ids) in the nodes. A node owned by one map alone is changed in place, so a
 //!   map that is never cloned pays no copying at all.
 //! * **Small maps stay small**: an empty map allocates nothing; a node's
 //!   slots are a `Vec` that grows by doubling from one, so a map of one entry
@@ -49,12 +49,25 @@ trait Entry: Clone {
     fn key(&self) -> &Self::Key;
 }
 
-/// An entry, shared so that copying a node copies pointers (a set's element
-/// is a `(T, ())` entry).
+/// A map's entry, shared so that copying a node copies pointers, never keys
+/// or values.
 impl<K: Ord, V> Entry for Arc<(K, V)> {
     type Key = K;
 
     fn key(&self) -> &K {
+        &self.0
+    }
+}
+
+/// A set's element, kept in the node itself: the sets hold small ids, as
+/// cheap to copy as a pointer would be, and one allocation fewer each.
+#[derive(Clone)]
+struct Elem<T>(T);
+
+impl<T: Ord + Clone> Entry for Elem<T> {
+    type Key = T;
+
+    fn key(&self) -> &T {
         &self.0
     }
 }
@@ -83,14 +96,26 @@ impl<E> Node<E> {
     }
 }
 
-/// Makes room for one more element, doubling the capacity from one slot
-/// (std's `Vec` starts at four) and never beyond `MAX + 1`.
+/// The first capacity of a node's `Vec`: four pointer-sized slots (a map's
+/// entries, a branch's children), one larger element (a set's ids).
+fn first_capacity<T>() -> usize {
+    if std::mem::size_of::<T>() <= std::mem::size_of::<usize>() {
+        4
+    } else {
+        1
+    }
+}
+
+/// Makes room for one more element, doubling the capacity from
+/// [`first_capacity`] (std's `Vec` starts at four whatever the size) and
+/// never beyond `MAX + 1`.
 fn grow<T>(v: &mut Vec<T>) {
     if v.len() == v.capacity() {
-        let extra = v
-            .capacity()
-            .max(1)
-            .min((MAX + 1).saturating_sub(v.len()).max(1));
+        let extra = if v.capacity() == 0 {
+            first_capacity::<T>()
+        } else {
+            v.capacity().min((MAX + 1).saturating_sub(v.len()).max(1))
+        };
         v.reserve_exact(extra);
     }
 }
@@ -245,13 +270,13 @@ impl<E: Entry> Tree<E> {
         }
     }
 
-    /// The slot holding `key`'s entry, copying the shared nodes on its path.
+    /// The slot holding `key`'s entry, copying the shared nodes on its path
+    /// (also when `key` is absent: harmless, and rare where it is used).
     fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut E>
     where
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.get(key)?;
         let mut node = Arc::make_mut(self.root.as_mut()?);
         loop {
             match node {
@@ -272,7 +297,9 @@ impl<E: Entry> Tree<E> {
     /// Inserts `entry`, returning the one it replaced.
     fn insert(&mut self, entry: E) -> Option<E> {
         let Some(root) = self.root.as_mut() else {
-            self.root = Some(Arc::new(Node::Leaf(vec![entry])));
+            let mut entries = Vec::with_capacity(first_capacity::<E>());
+            entries.push(entry);
+            self.root = Some(Arc::new(Node::Leaf(entries)));
             self.len = 1;
             return None;
         };
@@ -886,9 +913,9 @@ impl<K, V> FusedIterator for Values<'_, K, V> {}
 
 // ----- SharedSet ----------------------------------------------------------
 
-/// A persistent ordered set: a B-tree of shared nodes holding shared
-/// elements. See the [module docs](self).
-pub struct SharedSet<T>(Tree<Arc<(T, ())>>);
+/// A persistent ordered set: a B-tree of shared nodes holding the elements
+/// in place. See the [module docs](self).
+pub struct SharedSet<T>(Tree<Elem<T>>);
 
 impl<T> SharedSet<T> {
     /// An empty set (allocates nothing).
@@ -948,9 +975,13 @@ impl<T: Ord + Clone> SharedSet<T> {
         SetIter(self.0.range(range))
     }
 
-    /// Adds `value`; false when it was already there.
+    /// Adds `value`; false when it was already there (then nothing is
+    /// copied or allocated).
     pub fn insert(&mut self, value: T) -> bool {
-        self.0.insert(Arc::new((value, ()))).is_none()
+        if self.contains(&value) {
+            return false;
+        }
+        self.0.insert(Elem(value)).is_none()
     }
 
     /// Removes `value`; false when it was not there.
@@ -1056,7 +1087,7 @@ where
 }
 
 /// An iterator over a [`SharedSet`]'s elements or a range of them.
-pub struct SetIter<'a, T>(RawIter<'a, Arc<(T, ())>>);
+pub struct SetIter<'a, T>(RawIter<'a, Elem<T>>);
 
 impl<'a, T> Iterator for SetIter<'a, T> {
     type Item = &'a T;
