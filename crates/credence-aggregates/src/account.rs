@@ -561,11 +561,18 @@ impl CustomerAccount {
             } else {
                 Decimal::ZERO
             };
+            let was_open = order.status == OrderStatus::Open;
             change(order);
-            if order.status == OrderStatus::Open {
-                self.open_orders.insert(order.id.clone());
-            } else {
-                self.open_orders.remove(&order.id);
+            // `open_orders` holds exactly the open orders: only a change of
+            // status touches it.
+            match (was_open, order.status == OrderStatus::Open) {
+                (false, true) => {
+                    self.open_orders.insert(order.id.clone());
+                }
+                (true, false) => {
+                    self.open_orders.remove(&order.id);
+                }
+                _ => {}
             }
             let after = if order.is_accepted_open() {
                 order.undelivered_value(units)

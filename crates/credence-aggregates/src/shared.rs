@@ -132,10 +132,18 @@ where
 /// Where a node split: the first entry of the new right sibling and the node.
 type Split<E> = Option<(E, Arc<Node<E>>)>;
 
-fn insert_node<E: Entry>(node: &mut Arc<Node<E>>, entry: E) -> (Option<E>, Split<E>) {
+/// Inserts `entry` into the subtree. When its key is there already, the
+/// old entry is replaced and returned if `replace`, else `entry` is handed
+/// back and nothing changes.
+fn insert_node<E: Entry>(
+    node: &mut Arc<Node<E>>,
+    entry: E,
+    replace: bool,
+) -> (Option<E>, Split<E>) {
     match Arc::make_mut(node) {
         Node::Leaf(entries) => match entries.binary_search_by(|e| e.key().cmp(entry.key())) {
-            Ok(i) => (Some(std::mem::replace(&mut entries[i], entry)), None),
+            Ok(i) if replace => (Some(std::mem::replace(&mut entries[i], entry)), None),
+            Ok(_) => (Some(entry), None),
             Err(i) => {
                 grow(entries);
                 entries.insert(i, entry);
@@ -154,7 +162,7 @@ fn insert_node<E: Entry>(node: &mut Arc<Node<E>>, entry: E) -> (Option<E>, Split
         },
         Node::Branch(branch) => {
             let i = child_index(branch, entry.key());
-            let (old, split) = insert_node(&mut branch.children[i], entry);
+            let (old, split) = insert_node(&mut branch.children[i], entry, replace);
             let Some((sep, right)) = split else {
                 return (old, None);
             };
@@ -185,7 +193,7 @@ fn insert_node<E: Entry>(node: &mut Arc<Node<E>>, entry: E) -> (Option<E>, Split
     }
 }
 
-/// Removes the entry for `key` (known to be present) from the subtree.
+/// Removes the entry for `key`, if there, from the subtree.
 fn remove_node<E: Entry, Q>(node: &mut Arc<Node<E>>, key: &Q) -> Option<E>
 where
     E::Key: Borrow<Q>,
@@ -294,8 +302,8 @@ impl<E: Entry> Tree<E> {
         }
     }
 
-    /// Inserts `entry`, returning the one it replaced.
-    fn insert(&mut self, entry: E) -> Option<E> {
+    /// Inserts `entry`; see [`insert_node`] for `replace`.
+    fn insert(&mut self, entry: E, replace: bool) -> Option<E> {
         let Some(root) = self.root.as_mut() else {
             let mut entries = Vec::with_capacity(first_capacity::<E>());
             entries.push(entry);
@@ -303,7 +311,7 @@ impl<E: Entry> Tree<E> {
             self.len = 1;
             return None;
         };
-        let (old, split) = insert_node(root, entry);
+        let (old, split) = insert_node(root, entry, replace);
         if let Some((sep, right)) = split {
             let left = self.root.take().expect("a root was there");
             self.root = Some(Arc::new(Node::Branch(Branch {
@@ -322,11 +330,10 @@ impl<E: Entry> Tree<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.get(key)?;
-        let removed = remove_node(self.root.as_mut()?, key);
-        if removed.is_some() {
-            self.len -= 1;
-        }
+        // A miss copies the shared nodes on its path: harmless, and cheaper
+        // than searching twice on every hit.
+        let removed = remove_node(self.root.as_mut()?, key)?;
+        self.len -= 1;
         // Drop an empty root; lift a branch's only child.
         loop {
             match self.root.as_deref() {
@@ -337,7 +344,7 @@ impl<E: Entry> Tree<E> {
                 _ => break,
             }
         }
-        removed
+        Some(removed)
     }
 
     fn range<Q, R>(&self, range: R) -> RawIter<'_, E>
@@ -701,7 +708,7 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
 
     /// Sets the value for `key`, returning the previous one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.0.insert(Arc::new((key, value))).map(into_value)
+        self.0.insert(Arc::new((key, value)), true).map(into_value)
     }
 
     /// Removes `key`, returning its value.
@@ -975,13 +982,10 @@ impl<T: Ord + Clone> SharedSet<T> {
         SetIter(self.0.range(range))
     }
 
-    /// Adds `value`; false when it was already there (then nothing is
-    /// copied or allocated).
+    /// Adds `value`; false when it was already there (then the set keeps
+    /// its element, as std's does).
     pub fn insert(&mut self, value: T) -> bool {
-        if self.contains(&value) {
-            return false;
-        }
-        self.0.insert(Elem(value)).is_none()
+        self.0.insert(Elem(value), false).is_none()
     }
 
     /// Removes `value`; false when it was not there.
