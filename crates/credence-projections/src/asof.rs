@@ -60,9 +60,12 @@
 //!   comparison each, folded only when they qualify): linear in the
 //!   number of back-dated events, with a tiny constant.
 //!
-//! Measured (engine `account_as_of`, business time, memory store; see
-//! `BENCHMARKS.md`): about 40 us at 1,000, 10,000 and 100,000 events, where
-//! the capped, thinned snapshots this replaced took 0.2 ms / 2 ms / 19 ms.
+//! Measured (engine `account_as_of`, business time, memory store,
+//! `cargo bench --bench queries`): 25 us / 21 us / 61 us at 1,000 / 10,000 /
+//! 100,000 events, where the capped, thinned deep-copy snapshots this
+//! replaced took 0.40 ms / 3.7 ms / 35 ms in the same session. What is left
+//! of the growth is the copy-on-write of the first touched paths (deeper
+//! trees; a set's node copy clones its ids) and cache misses.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
