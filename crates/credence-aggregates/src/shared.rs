@@ -9,13 +9,16 @@
 //! * **A change copies only its path** (copy-on-write with
 //!   [`Arc::make_mut`]): at most one node of at most 16 slots per level,
 //!   O(log n). A map's entries sit behind their own `Arc`, so copying a
-//!   node copies pointers, never keys or values, and changing a value copies
-//!   that entry alone. A set keeps its elements (small ids) in the nodes. A node owned by one map alone is changed in place, so a
-//!   map that is never cloned pays no copying at all.
+//!   node copies pointers, never keys or values, and changing a value
+//!   copies that entry alone. A set keeps its elements (small ids) in the
+//!   nodes. A node owned by one map alone is changed in place, so a map
+//!   that is never cloned pays no copying at all.
 //! * **Small maps stay small**: an empty map allocates nothing; a node's
-//!   slots are a `Vec` that grows by doubling from one, so a map of one entry
-//!   holds one entry (plus a node header and a pointer), where a std
-//!   `BTreeMap` allocates an 11-slot node.
+//!   slots are a `Vec` that starts at four pointers (a map) or one element
+//!   (a set) and doubles. Requested bytes, 24-byte keys and 200-byte values:
+//!   one entry 336 (std `BTreeMap`: 2,480, an 11-slot node), 16 entries
+//!   4,032 (std: 7,536); a set of one 24-byte id 88 (std `BTreeSet`: 280),
+//!   of 16 ids 448 (std: 936).
 //!
 //! Their read API mirrors std's `BTreeMap` / `BTreeSet` (`get`, `iter`,
 //! `keys`, `values`, `range`, double-ended iteration, `len`, indexing…), and
