@@ -8,6 +8,15 @@
 //! policy decisions. Totals (debt, undelivered value, credit) are maintained
 //! incrementally, so reading them costs nothing whatever the history length.
 //!
+//! What grows with the customer's history (orders, deliveries, receivables,
+//! payments, payment orders, promises, reminders, decisions and the indexes
+//! over them) is kept in persistent B-trees ([`SharedMap`], [`SharedSet`]):
+//! cloning an account is O(1) in its history (the small rest — profile,
+//! standing, the payments with unused credit — is copied), and a clone
+//! shares every node with its original until one of them changes, when only
+//! the changed path is copied. That is what lets the as-of index keep a
+//! snapshot every few events at the cost of what changed in between.
+//!
 //! `apply` never fails and never decides: it trusts that events were produced
 //! by [`decide`](CustomerAccount::decide) and only records them. Amounts are
 //! kept as [`Decimal`] in the customer's currency with saturating arithmetic,
@@ -24,6 +33,8 @@ use credence_events::{
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
+
+use crate::shared::{SharedMap, SharedSet};
 
 /// Who the customer is and the contract it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,29 +338,34 @@ pub struct ReminderKey {
 }
 
 /// The state of one customer's account, folded from its stream.
+///
+/// Cheap to clone: what grows with the history is held in persistent
+/// [`SharedMap`]s and [`SharedSet`]s, which a clone shares until one side
+/// changes. Serializes as it did with std's `BTreeMap`/`BTreeSet` (maps as
+/// maps, sets as sequences).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAccount {
     pub(crate) profile: Option<Profile>,
     pub(crate) version: StreamVersion,
     pub(crate) last_recorded_at: Option<DateTime<Utc>>,
-    pub(crate) orders: BTreeMap<OrderId, Order>,
-    pub(crate) deliveries: BTreeSet<DeliveryId>,
-    pub(crate) receivables: BTreeMap<ReceivableId, Receivable>,
+    pub(crate) orders: SharedMap<OrderId, Order>,
+    pub(crate) deliveries: SharedSet<DeliveryId>,
+    pub(crate) receivables: SharedMap<ReceivableId, Receivable>,
     /// Open receivables by (due date, issue date, id): allocation order.
-    pub(crate) open_receivables: BTreeSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    pub(crate) open_receivables: SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
     /// Closed receivables by (closing date, id): payment behaviour reads the
     /// latest few without sorting the whole history.
-    pub(crate) closed_receivables: BTreeSet<(NaiveDate, ReceivableId)>,
+    pub(crate) closed_receivables: SharedSet<(NaiveDate, ReceivableId)>,
     /// Orders with something still to deliver.
-    pub(crate) open_orders: BTreeSet<OrderId>,
-    pub(crate) payments: BTreeMap<PaymentId, Payment>,
+    pub(crate) open_orders: SharedSet<OrderId>,
+    pub(crate) payments: SharedMap<PaymentId, Payment>,
     /// Payments with credit left, oldest first.
     pub(crate) credit_queue: VecDeque<PaymentId>,
-    pub(crate) payment_orders: BTreeMap<PaymentOrderId, PaymentOrder>,
-    pub(crate) promises: BTreeMap<PromiseId, Promise>,
-    pub(crate) reminders: BTreeSet<ReminderId>,
-    pub(crate) reminder_keys: BTreeSet<ReminderKey>,
-    pub(crate) decisions: BTreeSet<DecisionId>,
+    pub(crate) payment_orders: SharedMap<PaymentOrderId, PaymentOrder>,
+    pub(crate) promises: SharedMap<PromiseId, Promise>,
+    pub(crate) reminders: SharedSet<ReminderId>,
+    pub(crate) reminder_keys: SharedSet<ReminderKey>,
+    pub(crate) decisions: SharedSet<DecisionId>,
     pub(crate) standing: Option<Standing>,
     pub(crate) debt: Decimal,
     pub(crate) undelivered: Decimal,
@@ -464,7 +480,7 @@ impl CustomerAccount {
     }
 
     /// Every receivable ever issued, by id.
-    pub fn receivables(&self) -> &BTreeMap<ReceivableId, Receivable> {
+    pub fn receivables(&self) -> &SharedMap<ReceivableId, Receivable> {
         &self.receivables
     }
 
@@ -474,7 +490,7 @@ impl CustomerAccount {
     }
 
     /// Every order, by id.
-    pub fn orders(&self) -> &BTreeMap<OrderId, Order> {
+    pub fn orders(&self) -> &SharedMap<OrderId, Order> {
         &self.orders
     }
 
@@ -484,12 +500,12 @@ impl CustomerAccount {
     }
 
     /// Every payment, by id.
-    pub fn payments(&self) -> &BTreeMap<PaymentId, Payment> {
+    pub fn payments(&self) -> &SharedMap<PaymentId, Payment> {
         &self.payments
     }
 
     /// Every payment order, by id.
-    pub fn payment_orders(&self) -> &BTreeMap<PaymentOrderId, PaymentOrder> {
+    pub fn payment_orders(&self) -> &SharedMap<PaymentOrderId, PaymentOrder> {
         &self.payment_orders
     }
 
@@ -501,7 +517,7 @@ impl CustomerAccount {
     }
 
     /// Every promise, by id.
-    pub fn promises(&self) -> &BTreeMap<PromiseId, Promise> {
+    pub fn promises(&self) -> &SharedMap<PromiseId, Promise> {
         &self.promises
     }
 
@@ -545,11 +561,18 @@ impl CustomerAccount {
             } else {
                 Decimal::ZERO
             };
+            let was_open = order.status == OrderStatus::Open;
             change(order);
-            if order.status == OrderStatus::Open {
-                self.open_orders.insert(order.id.clone());
-            } else {
-                self.open_orders.remove(&order.id);
+            // `open_orders` holds exactly the open orders: only a change of
+            // status touches it.
+            match (was_open, order.status == OrderStatus::Open) {
+                (false, true) => {
+                    self.open_orders.insert(order.id.clone());
+                }
+                (true, false) => {
+                    self.open_orders.remove(&order.id);
+                }
+                _ => {}
             }
             let after = if order.is_accepted_open() {
                 order.undelivered_value(units)
@@ -748,8 +771,14 @@ impl CustomerAccount {
                         source: id,
                     },
                 );
-                for promise in self.promises.values_mut() {
-                    if promise.status == PromiseStatus::Pending {
+                let pending: Vec<PromiseId> = self
+                    .promises
+                    .values()
+                    .filter(|p| p.status == PromiseStatus::Pending)
+                    .map(|p| p.id.clone())
+                    .collect();
+                for id in &pending {
+                    if let Some(promise) = self.promises.get_mut(id) {
                         promise.paid = promise.paid.saturating_add(e.amount.amount());
                     }
                 }

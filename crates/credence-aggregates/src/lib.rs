@@ -14,6 +14,11 @@
 //! promises; delay explanations; reminders sent; the standing set by policy
 //! decisions; and the derived debt, overdue debt and exposure.
 //!
+//! The history-long collections of the account are persistent B-trees
+//! ([`SharedMap`], [`SharedSet`], module [`shared`]): cloning an account is
+//! O(1) in its history and a clone shares structure with its original, so
+//! as-of snapshots are cheap to keep.
+//!
 //! # Payment allocation
 //!
 //! A payment pays the receivables it names, with the amounts it names; the
@@ -40,6 +45,7 @@ mod account;
 mod command;
 mod decide;
 mod rejection;
+pub mod shared;
 pub mod testing;
 
 pub use account::{
@@ -52,3 +58,4 @@ pub use command::{
     RequestedLine, ReversePayment, SendReminder,
 };
 pub use rejection::Rejection;
+pub use shared::{SharedMap, SharedSet};

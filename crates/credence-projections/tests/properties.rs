@@ -127,6 +127,52 @@ proptest! {
         }
     }
 
+    /// With the default fixed spacing (no cap), the index keeps a snapshot
+    /// at every multiple of the interval and answers exactly the replay of
+    /// the selected events for times taken at, just before and just after
+    /// each snapshot boundary (back-dated payments make stragglers).
+    #[test]
+    fn fixed_interval_as_of_equals_replay_around_snapshot_boundaries(
+        events in global_log(),
+        interval in 1usize..=6,
+    ) {
+        let mut index = AsOfIndex::new(interval);
+        index.catch_up(&events).unwrap();
+        let by_customer = streams(&events);
+        let expected_snapshots: usize = by_customer.values().map(|s| s.len() / interval).sum();
+        prop_assert_eq!(index.snapshot_count(), expected_snapshots);
+        let source: BTreeMap<StreamId, Vec<EventEnvelope>> = by_customer
+            .iter()
+            .map(|(c, s)| (StreamId::for_customer(c), s.clone()))
+            .collect();
+        for (customer, stream) in &by_customer {
+            let boundaries = (interval..=stream.len()).step_by(interval);
+            for at in boundaries.flat_map(|b| [b - 1, b, b + 1]) {
+                let Some(event) = stream.get(at.saturating_sub(1)) else { continue };
+                let (t, k) = (event.occurred_at, event.recorded_at);
+                let nudge = Duration::milliseconds(1);
+                for as_of in [
+                    AsOf::business(t),
+                    AsOf::business(t - nudge),
+                    AsOf::known_at(k),
+                    AsOf::known_at(k - nudge),
+                    AsOf::both(t, k),
+                    AsOf::both(t + Duration::days(3), k),
+                ] {
+                    let expected =
+                        CustomerAccount::from_history(stream.iter().filter(|e| as_of.includes(e)));
+                    prop_assert_eq!(
+                        index.state(customer, as_of, &source).unwrap(),
+                        Some(expected),
+                        "{:?} at event {}",
+                        as_of,
+                        at
+                    );
+                }
+            }
+        }
+    }
+
     /// The allocation plan never allocates more than stock, never serves a
     /// line while an earlier-ranked served line for the item is short, puts
     /// customers without debt ahead of customers with debt, and is

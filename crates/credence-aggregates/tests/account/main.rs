@@ -4,3 +4,4 @@ mod allocation;
 mod commands;
 mod fixtures;
 mod properties;
+mod sharing;
