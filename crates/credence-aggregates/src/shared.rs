@@ -8,17 +8,20 @@
 //!   every node until one of them changes.
 //! * **A change copies only its path** (copy-on-write with
 //!   [`Arc::make_mut`]): at most one node of at most 16 slots per level,
-//!   O(log n). A map's entries sit behind their own `Arc`, so copying a
-//!   node copies pointers, never keys or values, and changing a value
-//!   copies that entry alone. A set keeps its elements (small ids) in the
-//!   nodes. A node owned by one map alone is changed in place, so a map
-//!   that is never cloned pays no copying at all.
+//!   O(log n). A map keeps each key in the node and its value behind its
+//!   own `Arc`: a search compares keys without following a pointer per
+//!   comparison (the keys here are small inline ids), copying a node copies
+//!   keys and pointers, never values, and changing a value copies that value
+//!   alone. A set keeps its elements (small ids) in the nodes. A node owned
+//!   by one map alone is changed in place, so a map that is never cloned
+//!   pays no copying at all.
 //! * **Small maps stay small**: an empty map allocates nothing; a node's
-//!   slots are a `Vec` that starts at four pointers (a map) or one element
-//!   (a set) and doubles. Requested bytes, 24-byte keys and 200-byte values:
-//!   one entry 336 (std `BTreeMap`: 2,480, an 11-slot node), 16 entries
-//!   4,032 (std: 7,536); a set of one 24-byte id 88 (std `BTreeSet`: 280),
-//!   of 16 ids 448 (std: 936).
+//!   slots are a `Vec` that starts at four pointer-sized slots (a branch's
+//!   children) or one larger slot (a map's key and value pointer, a set's
+//!   id) and doubles. With 24-byte keys and 200-byte values a map of one
+//!   entry requests about 300 bytes (std `BTreeMap`: 2,480, an 11-slot
+//!   node), of 16 entries about 4 kB (std: 7,536); a set of one 24-byte id
+//!   88 (std `BTreeSet`: 280), of 16 ids 448 (std: 936).
 //!
 //! Their read API mirrors std's `BTreeMap` / `BTreeSet` (`get`, `iter`,
 //! `keys`, `values`, `range`, double-ended iteration, `len`, indexing…), and
@@ -52,13 +55,29 @@ trait Entry: Clone {
     fn key(&self) -> &Self::Key;
 }
 
-/// A map's entry, shared so that copying a node copies pointers, never keys
-/// or values.
-impl<K: Ord, V> Entry for Arc<(K, V)> {
+/// A map's entry: the key in the node itself, so that a search compares
+/// keys without following a pointer per comparison (the account's keys are
+/// small ids), and the value shared, so that copying a node copies a
+/// pointer per value, never the value.
+struct Slot<K, V> {
+    key: K,
+    value: Arc<V>,
+}
+
+impl<K: Clone, V> Clone for Slot<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            value: Arc::clone(&self.value),
+        }
+    }
+}
+
+impl<K: Ord + Clone, V> Entry for Slot<K, V> {
     type Key = K;
 
     fn key(&self) -> &K {
-        &self.0
+        &self.key
     }
 }
 
@@ -99,8 +118,9 @@ impl<E> Node<E> {
     }
 }
 
-/// The first capacity of a node's `Vec`: four pointer-sized slots (a map's
-/// entries, a branch's children), one larger element (a set's ids).
+/// The first capacity of a node's `Vec`: four pointer-sized slots (a
+/// branch's children), one larger element (a map's key and value pointer, a
+/// set's id).
 fn first_capacity<T>() -> usize {
     if std::mem::size_of::<T>() <= std::mem::size_of::<usize>() {
         4
@@ -615,9 +635,9 @@ impl<'a, E> DoubleEndedIterator for RawIter<'a, E> {
 
 // ----- SharedMap ----------------------------------------------------------
 
-/// A persistent ordered map: a B-tree of shared nodes holding shared
-/// entries. See the [module docs](self).
-pub struct SharedMap<K, V>(Tree<Arc<(K, V)>>);
+/// A persistent ordered map: a B-tree of shared nodes holding keys and
+/// shared values. See the [module docs](self).
+pub struct SharedMap<K, V>(Tree<Slot<K, V>>);
 
 impl<K, V> SharedMap<K, V> {
     /// An empty map (allocates nothing).
@@ -667,14 +687,14 @@ impl<K, V> SharedMap<K, V> {
     }
 }
 
-impl<K: Ord, V> SharedMap<K, V> {
+impl<K: Ord + Clone, V> SharedMap<K, V> {
     /// The value for `key`.
     pub fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.0.get(key).map(|e| &e.1)
+        self.0.get(key).map(|e| &*e.value)
     }
 
     /// True when `key` has a value.
@@ -706,12 +726,20 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.0.get_mut(key).map(|e| &mut Arc::make_mut(e).1)
+        self.0.get_mut(key).map(|e| Arc::make_mut(&mut e.value))
     }
 
     /// Sets the value for `key`, returning the previous one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.0.insert(Arc::new((key, value)), true).map(into_value)
+        self.0
+            .insert(
+                Slot {
+                    key,
+                    value: Arc::new(value),
+                },
+                true,
+            )
+            .map(into_value)
     }
 
     /// Removes `key`, returning its value.
@@ -726,8 +754,8 @@ impl<K: Ord + Clone, V: Clone> SharedMap<K, V> {
 
 /// The value of an entry taken out of a map (copied if a clone still holds
 /// it).
-fn into_value<K: Clone, V: Clone>(entry: Arc<(K, V)>) -> V {
-    Arc::try_unwrap(entry).map_or_else(|shared| shared.1.clone(), |(_, v)| v)
+fn into_value<K, V: Clone>(entry: Slot<K, V>) -> V {
+    Arc::try_unwrap(entry.value).unwrap_or_else(|shared| (*shared).clone())
 }
 
 impl<K, V> Clone for SharedMap<K, V> {
@@ -759,7 +787,7 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for SharedMap<K, V> {
 
 impl<K, Q, V> Index<&Q> for SharedMap<K, V>
 where
-    K: Borrow<Q> + Ord,
+    K: Borrow<Q> + Ord + Clone,
     Q: Ord + ?Sized,
 {
     type Output = V;
@@ -842,13 +870,13 @@ where
 }
 
 /// An iterator over a [`SharedMap`]'s entries or a range of them.
-pub struct Iter<'a, K, V>(RawIter<'a, Arc<(K, V)>>);
+pub struct Iter<'a, K, V>(RawIter<'a, Slot<K, V>>);
 
 impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.next().map(|e| (&e.0, &e.1))
+        self.0.next().map(|e| (&e.key, &*e.value))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -858,7 +886,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
 
 impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.0.next_back().map(|e| (&e.0, &e.1))
+        self.0.next_back().map(|e| (&e.key, &*e.value))
     }
 }
 
