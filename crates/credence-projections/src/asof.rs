@@ -61,9 +61,9 @@
 //!   number of back-dated events, with a tiny constant.
 //!
 //! Measured (engine `account_as_of`, business time, memory store,
-//! `cargo bench --bench queries`): 25 us / 21 us / 61 us at 1,000 / 10,000 /
-//! 100,000 events, where the capped, thinned deep-copy snapshots this
-//! replaced took 0.40 ms / 3.7 ms / 35 ms in the same session. What is left
+//! `cargo bench --bench queries`, `BENCHMARKS.md`): 16 us / 13 us / 26 us at
+//! 1,000 / 10,000 / 100,000 events, where the capped, thinned deep-copy
+//! snapshots this replaced took 0.21 ms / 2.0 ms / 19 ms. What is left
 //! of the growth is the copy-on-write of the first touched paths (deeper
 //! trees; a set's node copy clones its ids) and cache misses.
 
