@@ -25,6 +25,7 @@
 //! `tokio_service` example), so store IO never blocks the executor.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -652,16 +653,30 @@ impl Engine {
     /// A store error.
     pub fn global_log(&self) -> Result<Vec<EventEnvelope>, EngineError> {
         let mut all = Vec::new();
+        self.scan_log(|batch| {
+            all.extend(batch);
+            ControlFlow::Continue(())
+        })?;
+        Ok(all)
+    }
+
+    /// Hands the global log to `f` in commit order, a batch at a time,
+    /// until the end or until `f` breaks: the log is never held whole.
+    fn scan_log(
+        &self,
+        mut f: impl FnMut(Vec<EventEnvelope>) -> ControlFlow<()>,
+    ) -> Result<(), EngineError> {
         let mut after = GlobalPosition::START;
         loop {
             let batch = self.store.read_all(after, READ_BATCH)?;
-            let done = batch.len() < READ_BATCH;
-            if let Some(last) = batch.last() {
-                after = last.position;
+            let next = batch.last().map(|e| e.position);
+            let full = batch.len() == READ_BATCH;
+            if f(batch).is_break() {
+                return Ok(());
             }
-            all.extend(batch);
-            if done {
-                return Ok(all);
+            match next {
+                Some(position) if full => after = position,
+                _ => return Ok(()),
             }
         }
     }
@@ -675,19 +690,15 @@ impl Engine {
     /// A store error.
     pub fn customers(&self) -> Result<Vec<CustomerId>, EngineError> {
         let mut customers = std::collections::BTreeSet::new();
-        let mut after = GlobalPosition::START;
-        loop {
-            let batch = self.store.read_all(after, READ_BATCH)?;
-            for envelope in &batch {
-                if let Event::CustomerRegistered(e) = &envelope.event {
-                    customers.insert(e.customer.clone());
+        self.scan_log(|batch| {
+            for envelope in batch {
+                if let Event::CustomerRegistered(e) = envelope.event {
+                    customers.insert(e.customer);
                 }
             }
-            match batch.last() {
-                Some(last) if batch.len() == READ_BATCH => after = last.position,
-                _ => return Ok(customers.into_iter().collect()),
-            }
-        }
+            ControlFlow::Continue(())
+        })?;
+        Ok(customers.into_iter().collect())
     }
 
     /// Runs `audit` on every customer's history, on up to
@@ -787,7 +798,7 @@ impl Engine {
     ///
     /// A store error.
     pub fn explain(&self, id: &str) -> Result<Option<EventEnvelope>, EngineError> {
-        Ok(self.global_log()?.into_iter().find(|e| match &e.event {
+        let names = |e: &EventEnvelope| match &e.event {
             Event::CreditDecided(d) => {
                 d.decision.as_str() == id || d.order.as_ref().is_some_and(|o| o.as_str() == id)
             }
@@ -796,7 +807,17 @@ impl Engine {
             Event::PriceAdjustmentChanged(d) => d.decision.as_str() == id,
             Event::ReminderSent(r) => r.reminder.as_str() == id,
             _ => false,
-        }))
+        };
+        let mut found = None;
+        self.scan_log(|batch| {
+            found = batch.into_iter().find(names);
+            if found.is_some() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        Ok(found)
     }
 }
 
