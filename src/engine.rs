@@ -24,7 +24,7 @@
 //! in an `Arc` and call it from `tokio::task::spawn_blocking` (see the
 //! `tokio_service` example), so store IO never blocks the executor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -164,7 +164,9 @@ pub struct Engine {
     policy: Arc<Policy>,
     registry: PolicyRegistry,
     config: EngineConfig,
-    accounts: Mutex<BTreeMap<CustomerId, Slot>>,
+    /// Cached accounts by customer (hashed: looked up on every command,
+    /// never iterated in order).
+    accounts: Mutex<HashMap<CustomerId, Slot>>,
     read: Mutex<ReadModels>,
 }
 
@@ -192,7 +194,7 @@ impl Engine {
             policy: Arc::new(policy),
             registry,
             config,
-            accounts: Mutex::new(BTreeMap::new()),
+            accounts: Mutex::new(HashMap::new()),
             read: Mutex::new(read),
         }
     }
@@ -268,10 +270,11 @@ impl Engine {
     }
 
     fn slot(&self, customer: &CustomerId) -> Slot {
-        lock(&self.accounts)
-            .entry(customer.clone())
-            .or_default()
-            .clone()
+        let mut accounts = lock(&self.accounts);
+        match accounts.get(customer) {
+            Some(slot) => Arc::clone(slot),
+            None => Arc::clone(accounts.entry(customer.clone()).or_default()),
+        }
     }
 
     /// Brings the cached account up to date with the store: loads it from a

@@ -1,6 +1,6 @@
 //! The in-memory backend: for tests and what-if runs; nothing survives the process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -36,8 +36,11 @@ impl std::fmt::Debug for MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     events: Vec<EventEnvelope>,
-    streams: BTreeMap<StreamId, Vec<usize>>,
-    ids: BTreeMap<EventId, usize>,
+    /// Each stream's events (indexes into `events`), by stream: hashed, as
+    /// nothing iterates streams in order and an append looks its stream up.
+    streams: HashMap<StreamId, Vec<usize>>,
+    /// Every event id, for idempotent appends.
+    ids: HashMap<EventId, usize>,
     snapshots: BTreeMap<(StreamId, SnapshotKey), BTreeMap<StreamVersion, Vec<u8>>>,
 }
 
@@ -99,13 +102,24 @@ impl EventStore for MemoryStore {
         };
         let first = GlobalPosition(state.events.len() as u64 + 1);
         let mut version = current;
+        let State {
+            events: stored,
+            streams,
+            ids,
+            ..
+        } = &mut *state;
+        ids.reserve(events.len());
+        let indexes = match streams.get_mut(stream) {
+            Some(indexes) => indexes,
+            None => streams.entry(stream.clone()).or_default(),
+        };
         for event in events {
             version = version.next();
-            let index = state.events.len();
+            let index = stored.len();
             let position = GlobalPosition(index as u64 + 1);
-            state.ids.insert(event.id, index);
-            state.streams.entry(stream.clone()).or_default().push(index);
-            state.events.push(
+            ids.insert(event.id, index);
+            indexes.push(index);
+            stored.push(
                 event
                     .clone()
                     .into_envelope(stream.clone(), version, position),

@@ -336,6 +336,21 @@ pub(crate) enum AppendPlan {
 
 /// Validates an append against the stored state, shared by the memory and
 /// file backends. `lookup` finds a stored event by id.
+/// The first id that repeats within `events`, if any. A command's batch is a
+/// few events: those are compared pairwise, without allocating; larger
+/// batches go through a set.
+fn repeated_id(events: &[NewEvent]) -> Option<EventId> {
+    if events.len() <= 16 {
+        return events
+            .iter()
+            .enumerate()
+            .find(|(i, e)| events[..*i].iter().any(|earlier| earlier.id == e.id))
+            .map(|(_, e)| e.id);
+    }
+    let mut seen = BTreeSet::new();
+    events.iter().find(|e| !seen.insert(e.id)).map(|e| e.id)
+}
+
 pub(crate) fn plan_append(
     stream: &StreamId,
     expected: ExpectedVersion,
@@ -348,14 +363,11 @@ pub(crate) fn plan_append(
             "an append needs at least one event".into(),
         ));
     }
-    let mut seen = BTreeSet::new();
-    for event in events {
-        if !seen.insert(event.id) {
-            return Err(StoreError::DuplicateEvent {
-                id: event.id,
-                reason: DuplicateReason::RepeatedInBatch,
-            });
-        }
+    if let Some(id) = repeated_id(events) {
+        return Err(StoreError::DuplicateEvent {
+            id,
+            reason: DuplicateReason::RepeatedInBatch,
+        });
     }
     let mut stored = Vec::with_capacity(events.len());
     let mut missing = None;

@@ -229,6 +229,13 @@ pub fn bad_input_stores_nothing(store: &Arc<dyn EventStore>) {
         store.append(&s, ExpectedVersion::Any, &[ev(1), ev(2), ev(1)]),
         DuplicateReason::RepeatedInBatch,
     );
+    // A batch too large for the pairwise check goes through a set.
+    let mut large: Vec<_> = (10..50).map(ev).collect();
+    large.push(ev(17));
+    assert_duplicate(
+        store.append(&s, ExpectedVersion::Any, &large),
+        DuplicateReason::RepeatedInBatch,
+    );
     assert_eq!(store.head().unwrap(), GlobalPosition::START);
     assert_eq!(store.stream_version(&s).unwrap(), StreamVersion::NONE);
     // Nothing of the rejected batch leaked: ev(2) can start the stream.
