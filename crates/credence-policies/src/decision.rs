@@ -107,10 +107,17 @@ fn verdict_word(verdict: Verdict) -> &'static str {
 
 /// Renders conditions as `fact observed op threshold [events …]`.
 pub(crate) fn render_conditions(conditions: &[ConditionTrace]) -> String {
-    if conditions.is_empty() {
-        return "no other rule applied".into();
-    }
     let mut out = String::new();
+    write_conditions(&mut out, conditions);
+    out
+}
+
+/// Appends [`render_conditions`]'s text to `out`.
+fn write_conditions(out: &mut String, conditions: &[ConditionTrace]) {
+    if conditions.is_empty() {
+        out.push_str("no other rule applied");
+        return;
+    }
     for (i, c) in conditions.iter().enumerate() {
         if i > 0 {
             out.push_str("; ");
@@ -127,15 +134,19 @@ pub(crate) fn render_conditions(conditions: &[ConditionTrace]) -> String {
             out.push_str(" (not met)");
         }
         if !c.sources.is_empty() {
-            let shown: Vec<String> = c.sources.iter().take(3).map(|s| s.to_string()).collect();
-            let _ = write!(out, " [events {}", shown.join(", "));
+            out.push_str(" [events ");
+            for (k, source) in c.sources.iter().take(3).enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{source}");
+            }
             if c.sources.len() > 3 {
                 let _ = write!(out, " +{} more", c.sources.len() - 3);
             }
             out.push(']');
         }
     }
-    out
 }
 
 impl Decision {
@@ -144,33 +155,38 @@ impl Decision {
     /// "overdue-over-1-business-day" (default v1): max_business_days_past_due
     /// 1 > 0 [events …]`.
     pub fn summary(&self) -> String {
-        let subject = match &self.order {
-            Some(order) => format!("order {order}"),
-            None => format!("customer {}", self.customer),
+        let mut out = String::with_capacity(256);
+        let _ = match &self.order {
+            Some(order) => write!(out, "order {order}"),
+            None => write!(out, "customer {}", self.customer),
         };
         let o = &self.outcome;
-        let mut terms = vec![o.fulfilment.to_string(), o.priority.to_string()];
+        let _ = write!(
+            out,
+            " {} ({}, {}",
+            verdict_word(o.verdict),
+            o.fulfilment,
+            o.priority
+        );
         if o.discount == DiscountOutcome::Suspended {
-            terms.push("discount suspended".into());
+            out.push_str(", discount suspended");
         }
         if o.bonus == DiscountOutcome::Suspended {
-            terms.push("bonus suspended".into());
+            out.push_str(", bonus suspended");
         }
         if !o.markup_percent.is_zero() {
-            terms.push(format!("markup +{}", o.markup_percent));
+            let _ = write!(out, ", markup +{}", o.markup_percent);
         }
         if let Some(interest) = &self.interest {
-            terms.push(format!("interest {}", interest.total));
+            let _ = write!(out, ", interest {}", interest.total);
         }
-        format!(
-            "{subject} {} ({}): rule \"{}\" ({} v{}): {}",
-            verdict_word(o.verdict),
-            terms.join(", "),
-            self.rule,
-            self.policy.id,
-            self.policy.version,
-            render_conditions(&self.conditions),
-        )
+        let _ = write!(
+            out,
+            "): rule \"{}\" ({} v{}): ",
+            self.rule, self.policy.id, self.policy.version
+        );
+        write_conditions(&mut out, &self.conditions);
+        out
     }
 
     /// The receipt stored with the decision events.

@@ -16,7 +16,6 @@
 //! linear in their number); see the crate docs for what a snapshot-indexed
 //! account would need to make that constant.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -383,8 +382,7 @@ pub struct Facts {
     pub order: Option<OrderId>,
     /// Open receivables, oldest due date first.
     pub receivables: Vec<ReceivableFacts>,
-    /// Built-in facts are keyed by their catalogue name (no allocation);
-    /// extension facts by an owned name.
+    /// Built-in facts by catalogue position, extension facts by name.
     values: FactMap,
 }
 
@@ -402,50 +400,128 @@ fn receivable_sources(r: &Receivable) -> Vec<EventId> {
     sources
 }
 
-/// Adds a built-in fact while [`Facts::compute`] builds the map (unsorted
-/// until it calls [`FactMap::sort`]).
-fn put(values: &mut FactMap, name: &'static str, observed: Observed) {
-    values.0.push((Cow::Borrowed(name), observed));
+/// The catalogue position of built-in fact `name`, for use in constants
+/// (`fact!("debt")`): a name missing from [`FACTS`] fails the build.
+const fn index_of(name: &str) -> usize {
+    let mut i = 0;
+    while i < FACTS.len() {
+        if str_eq(FACTS[i].name, name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a built-in fact")
 }
 
-/// The facts by name, in name order: a vector kept sorted (a few dozen
-/// entries, looked up by binary search), cheaper to build than a tree.
-/// Serialised as a map.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct FactMap(Vec<(Cow<'static, str>, Observed)>);
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The catalogue position of a built-in fact, checked at compile time.
+macro_rules! fact {
+    ($name:literal) => {
+        const { index_of($name) }
+    };
+}
+
+/// The built-in facts' catalogue positions in name order: what name lookups
+/// search and what iteration walks.
+fn by_name() -> &'static [(&'static str, usize)] {
+    static BY_NAME: std::sync::LazyLock<Vec<(&'static str, usize)>> =
+        std::sync::LazyLock::new(|| {
+            let mut names: Vec<_> = FACTS.iter().enumerate().map(|(i, f)| (f.name, i)).collect();
+            names.sort_unstable();
+            names
+        });
+    &BY_NAME
+}
+
+/// The catalogue position of built-in fact `name`.
+fn builtin_index(name: &str) -> Option<usize> {
+    let names = by_name();
+    names
+        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .ok()
+        .map(|i| names[i].1)
+}
+
+/// The facts: built-in ones in a slot per catalogue entry (set and read by
+/// position, no name comparison, no sorting), facts of Rust extensions by
+/// name in a sorted vector. A name is in one or the other, never both, so
+/// equal maps have equal representations. Serialised as a map in name
+/// order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FactMap {
+    builtin: Vec<Option<Observed>>,
+    extra: Vec<(String, Observed)>,
+}
+
+impl Default for FactMap {
+    fn default() -> Self {
+        Self {
+            builtin: vec![None; FACTS.len()],
+            extra: Vec::new(),
+        }
+    }
+}
 
 impl FactMap {
-    fn position(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+    /// Sets the built-in fact at catalogue position `index`.
+    fn set(&mut self, index: usize, observed: Observed) {
+        self.builtin[index] = Some(observed);
     }
 
-    fn insert(&mut self, name: Cow<'static, str>, observed: Observed) {
-        match self.position(&name) {
-            Ok(i) => self.0[i].1 = observed,
-            Err(i) => self.0.insert(i, (name, observed)),
+    fn insert(&mut self, name: String, observed: Observed) {
+        if let Some(index) = builtin_index(&name) {
+            return self.set(index, observed);
+        }
+        match self.extra.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
+            Ok(i) => self.extra[i].1 = observed,
+            Err(i) => self.extra.insert(i, (name, observed)),
         }
     }
 
-    fn insert_static(&mut self, name: &'static str, observed: Observed) {
-        self.insert(Cow::Borrowed(name), observed);
-    }
-
-    /// Sorts facts added with [`put`] (each name once), once.
-    fn sort(&mut self) {
-        self.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        debug_assert!(self.0.windows(2).all(|w| w[0].0 < w[1].0));
-    }
-
     fn get(&self, name: &str) -> Option<&Observed> {
-        self.position(name).ok().map(|i| &self.0[i].1)
+        match builtin_index(name) {
+            Some(index) => self.builtin[index].as_ref(),
+            None => self
+                .extra
+                .binary_search_by(|(k, _)| k.as_str().cmp(name))
+                .ok()
+                .map(|i| &self.extra[i].1),
+        }
     }
 
+    /// Every fact, in name order.
     fn iter(&self) -> impl Iterator<Item = (&str, &Observed)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+        let mut builtin = by_name()
+            .iter()
+            .filter_map(|&(name, i)| self.builtin[i].as_ref().map(|o| (name, o)))
+            .peekable();
+        let mut extra = self.extra.iter().map(|(k, v)| (k.as_str(), v)).peekable();
+        std::iter::from_fn(move || match (builtin.peek(), extra.peek()) {
+            (Some(b), Some(e)) if e.0 < b.0 => extra.next(),
+            (Some(_), _) => builtin.next(),
+            (None, _) => extra.next(),
+        })
     }
 
     fn values(&self) -> impl Iterator<Item = &Observed> {
-        self.0.iter().map(|(_, v)| v)
+        self.builtin
+            .iter()
+            .flatten()
+            .chain(self.extra.iter().map(|(_, v)| v))
     }
 }
 
@@ -458,9 +534,11 @@ impl Serialize for FactMap {
 impl<'de> Deserialize<'de> for FactMap {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let map = BTreeMap::<String, Observed>::deserialize(deserializer)?;
-        Ok(Self(
-            map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect(),
-        ))
+        let mut facts = FactMap::default();
+        for (name, observed) in map {
+            facts.insert(name, observed);
+        }
+        Ok(facts)
     }
 }
 
@@ -488,24 +566,20 @@ fn exposure_facts(
     };
     let mut limit_sources = exposure_sources.clone();
     push_unique(&mut limit_sources, [terms_source]);
-    put(
-        values,
-        "exposure",
+    values.set(
+        fact!("exposure"),
         Observed::new(FactValue::Money(exposure), exposure_sources),
     );
-    put(
-        values,
-        "credit_limit",
+    values.set(
+        fact!("credit_limit"),
         Observed::new(FactValue::Money(limit), vec![terms_source]),
     );
-    put(
-        values,
-        "limit_usage_percent",
+    values.set(
+        fact!("limit_usage_percent"),
         Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
     );
-    put(
-        values,
-        "over_credit_limit",
+    values.set(
+        fact!("over_credit_limit"),
         Observed::new(
             FactValue::Bool(exposure.amount() > limit.amount()),
             limit_sources,
@@ -588,48 +662,41 @@ impl Facts {
                 max_bdpd = (r.business_days_past_due, vec![r.sources[0]]);
             }
         }
-        put(
-            &mut values,
-            "debt",
+        values.set(
+            fact!("debt"),
             Observed::new(FactValue::Money(account.debt()), debt_sources.clone()),
         );
-        put(
-            &mut values,
-            "overdue_debt",
+        values.set(
+            fact!("overdue_debt"),
             Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone()),
         );
         let names = [
-            "overdue_1_7",
-            "overdue_8_30",
-            "overdue_31_60",
-            "overdue_61_90",
-            "overdue_over_90",
+            fact!("overdue_1_7"),
+            fact!("overdue_8_30"),
+            fact!("overdue_31_60"),
+            fact!("overdue_61_90"),
+            fact!("overdue_over_90"),
         ];
-        for ((name, amount), sources) in names.iter().zip(buckets).zip(bucket_sources) {
-            put(
-                &mut values,
-                name,
+        for ((index, amount), sources) in names.into_iter().zip(buckets).zip(bucket_sources) {
+            values.set(
+                index,
                 Observed::new(FactValue::Money(money(amount)), sources),
             );
         }
-        put(
-            &mut values,
-            "max_days_past_due",
+        values.set(
+            fact!("max_days_past_due"),
             Observed::new(int(max_dpd.0), max_dpd.1),
         );
-        put(
-            &mut values,
-            "max_business_days_past_due",
+        values.set(
+            fact!("max_business_days_past_due"),
             Observed::new(int(max_bdpd.0), max_bdpd.1),
         );
-        put(
-            &mut values,
-            "overdue_receivables",
+        values.set(
+            fact!("overdue_receivables"),
             Observed::new(int(overdue_count), overdue_sources.clone()),
         );
-        put(
-            &mut values,
-            "open_receivables",
+        values.set(
+            fact!("open_receivables"),
             Observed::new(int(receivables.len()), debt_sources.clone()),
         );
 
@@ -650,9 +717,8 @@ impl Facts {
             profile.terms.credit_limit,
             profile.terms_source,
         );
-        put(
-            &mut values,
-            "credit_balance",
+        values.set(
+            fact!("credit_balance"),
             Observed::new(FactValue::Money(account.credit_balance()), Vec::new()),
         );
 
@@ -677,24 +743,20 @@ impl Facts {
         let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
         let mut cover_sources = pending.2.clone();
         push_unique(&mut cover_sources, overdue_sources.iter().copied());
-        put(
-            &mut values,
-            "pending_payment_orders",
+        values.set(
+            fact!("pending_payment_orders"),
             Observed::new(int(pending.0), pending.2.clone()),
         );
-        put(
-            &mut values,
-            "pending_payment_orders_amount",
+        values.set(
+            fact!("pending_payment_orders_amount"),
             Observed::new(FactValue::Money(money(pending.1)), pending.2),
         );
-        put(
-            &mut values,
-            "payment_orders_cover_overdue",
+        values.set(
+            fact!("payment_orders_cover_overdue"),
             Observed::new(FactValue::Bool(covers), cover_sources),
         );
-        put(
-            &mut values,
-            "expired_payment_orders",
+        values.set(
+            fact!("expired_payment_orders"),
             Observed::new(int(expired.0), expired.1),
         );
         let mut broken = (0_i64, Vec::new());
@@ -717,19 +779,13 @@ impl Facts {
                 promised.1.push(p.source);
             }
         }
-        put(
-            &mut values,
-            "promises_broken",
+        values.set(
+            fact!("promises_broken"),
             Observed::new(int(broken.0), broken.1),
         );
-        put(
-            &mut values,
-            "promises_kept",
-            Observed::new(int(kept.0), kept.1),
-        );
-        put(
-            &mut values,
-            "promises_pending",
+        values.set(fact!("promises_kept"), Observed::new(int(kept.0), kept.1));
+        values.set(
+            fact!("promises_pending"),
             Observed::new(int(promised.0), promised.1),
         );
 
@@ -758,24 +814,20 @@ impl Facts {
                 (Decimal::from(on_time) / n).round_dp(2),
             )
         };
-        put(
-            &mut values,
-            "paid_receivables",
+        values.set(
+            fact!("paid_receivables"),
             Observed::new(int(closed.len()), behaviour_sources.clone()),
         );
-        put(
-            &mut values,
-            "average_days_late",
+        values.set(
+            fact!("average_days_late"),
             Observed::new(FactValue::Decimal(average), behaviour_sources.clone()),
         );
-        put(
-            &mut values,
-            "on_time_ratio",
+        values.set(
+            fact!("on_time_ratio"),
             Observed::new(FactValue::Decimal(ratio), behaviour_sources),
         );
-        put(
-            &mut values,
-            "recent_days_late",
+        values.set(
+            fact!("recent_days_late"),
             Observed::new(
                 int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
                 closed
@@ -788,14 +840,12 @@ impl Facts {
         // Terms and tags.
         let terms = &profile.terms;
         let terms_source = vec![profile.terms_source];
-        put(
-            &mut values,
-            "deferral_days",
+        values.set(
+            fact!("deferral_days"),
             Observed::new(int(terms.deferral.days), terms_source.clone()),
         );
-        put(
-            &mut values,
-            "deferral_kind",
+        values.set(
+            fact!("deferral_kind"),
             Observed::new(
                 FactValue::Text(
                     match terms.deferral.kind {
@@ -807,9 +857,8 @@ impl Facts {
                 terms_source.clone(),
             ),
         );
-        put(
-            &mut values,
-            "service_level",
+        values.set(
+            fact!("service_level"),
             Observed::new(
                 FactValue::Text(
                     match terms.service_level {
@@ -822,21 +871,18 @@ impl Facts {
                 terms_source.clone(),
             ),
         );
-        put(
-            &mut values,
-            "base_discount_percent",
+        values.set(
+            fact!("base_discount_percent"),
             Observed::new(
                 FactValue::Decimal(terms.base_discount.as_percent()),
                 terms_source,
             ),
         );
-        put(
-            &mut values,
-            "tags",
+        values.set(
+            fact!("tags"),
             Observed::labels(profile.tags.clone(), Vec::new()),
         );
 
-        values.sort();
         Ok(Facts {
             customer: profile.customer.clone(),
             evaluated_at: now,
@@ -878,24 +924,20 @@ impl Facts {
                 .unwrap_or_default();
             push_unique(&mut sources, [o.source]);
             let exposure = account.exposure().checked_add(&value)?;
-            let mut changed = FactMap::default();
             exposure_facts(
-                &mut changed,
+                &mut facts.values,
                 exposure,
                 sources,
                 profile.terms.credit_limit,
                 profile.terms_source,
             );
-            for (name, observed) in changed.0 {
-                facts.values.insert(name, observed);
-            }
         }
-        facts.values.insert_static(
-            "order_value",
+        facts.values.set(
+            fact!("order_value"),
             Observed::new(FactValue::Money(value), source.clone()),
         );
-        facts.values.insert_static(
-            "order_urgency",
+        facts.values.set(
+            fact!("order_urgency"),
             Observed::new(
                 FactValue::Text(
                     match o.urgency {
@@ -908,8 +950,8 @@ impl Facts {
                 source.clone(),
             ),
         );
-        facts.values.insert_static(
-            "order_same_day",
+        facts.values.set(
+            fact!("order_same_day"),
             Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source),
         );
         facts.order = Some(order.clone());
@@ -925,7 +967,7 @@ impl Facts {
     /// Adds or replaces a fact: for facts computed by Rust extensions
     /// ([`FactProvider`](crate::FactProvider)).
     pub fn insert(&mut self, name: impl Into<String>, observed: Observed) {
-        self.values.insert(Cow::Owned(name.into()), observed);
+        self.values.insert(name.into(), observed);
     }
 
     /// Every fact, by name.
@@ -944,5 +986,59 @@ impl Facts {
                     .flat_map(|r| r.sources.iter().copied()),
             )
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(n: i64) -> Observed {
+        Observed::new(FactValue::Integer(n), vec![EventId::from_u128(n as u128)])
+    }
+
+    #[test]
+    fn compile_time_positions_match_the_catalogue() {
+        assert_eq!(FACTS[fact!("debt")].name, "debt");
+        assert_eq!(FACTS[fact!("order_same_day")].name, "order_same_day");
+        for (i, spec) in FACTS.iter().enumerate() {
+            assert_eq!(builtin_index(spec.name), Some(i), "{}", spec.name);
+        }
+        assert_eq!(builtin_index("no_such_fact"), None);
+        assert_eq!(by_name().len(), FACTS.len());
+    }
+
+    #[test]
+    fn built_in_and_extension_facts_iterate_in_name_order_and_round_trip() {
+        let mut map = FactMap::default();
+        map.set(fact!("overdue_debt"), observed(1));
+        map.set(fact!("debt"), observed(2));
+        map.insert("aaa_first".into(), observed(3));
+        map.insert("ordered_late".into(), observed(4));
+        map.insert("zzz_last".into(), observed(5));
+        // A built-in name given as an extension replaces the built-in.
+        map.insert("debt".into(), observed(6));
+        let names: Vec<&str> = map.iter().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "aaa_first",
+                "debt",
+                "ordered_late",
+                "overdue_debt",
+                "zzz_last"
+            ]
+        );
+        assert_eq!(map.get("debt"), Some(&observed(6)));
+        assert_eq!(map.get("ordered_late"), Some(&observed(4)));
+        assert_eq!(map.get("exposure"), None);
+        assert_eq!(map.get("nothing"), None);
+        assert_eq!(map.values().count(), 5);
+
+        let json = serde_json::to_value(&map).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 5);
+        let back: FactMap = serde_json::from_value(json).unwrap();
+        assert_eq!(back, map);
     }
 }
