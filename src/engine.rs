@@ -24,7 +24,12 @@
 //! in an `Arc` and call it from `tokio::task::spawn_blocking` (see the
 //! `tokio_service` example), so store IO never blocks the executor.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+#[allow(
+    clippy::disallowed_types,
+    reason = "the account cache is looked up, never iterated"
+)]
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -159,6 +164,10 @@ pub struct ReadModels {
 
 /// The engine: a store, a calendar, a policy and a cache of accounts.
 #[derive(Debug)]
+#[allow(
+    clippy::disallowed_types,
+    reason = "the account cache is looked up, never iterated"
+)]
 pub struct Engine {
     store: Arc<dyn EventStore>,
     policy: Arc<Policy>,
@@ -194,7 +203,7 @@ impl Engine {
             policy: Arc::new(policy),
             registry,
             config,
-            accounts: Mutex::new(HashMap::new()),
+            accounts: Mutex::default(),
             read: Mutex::new(read),
         }
     }

@@ -105,14 +105,8 @@ fn verdict_word(verdict: Verdict) -> &'static str {
     }
 }
 
-/// Renders conditions as `fact observed op threshold [events …]`.
-pub(crate) fn render_conditions(conditions: &[ConditionTrace]) -> String {
-    let mut out = String::new();
-    write_conditions(&mut out, conditions);
-    out
-}
-
-/// Appends [`render_conditions`]'s text to `out`.
+/// Appends conditions rendered as `fact observed op threshold [events …]`
+/// to `out`.
 fn write_conditions(out: &mut String, conditions: &[ConditionTrace]) {
     if conditions.is_empty() {
         out.push_str("no other rule applied");

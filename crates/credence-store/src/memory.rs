@@ -1,6 +1,11 @@
 //! The in-memory backend: for tests and what-if runs; nothing survives the process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+#[allow(
+    clippy::disallowed_types,
+    reason = "the hashed maps are looked up, never iterated"
+)]
+use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -34,6 +39,10 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 #[derive(Debug, Default)]
+#[allow(
+    clippy::disallowed_types,
+    reason = "the hashed maps are looked up, never iterated"
+)]
 struct State {
     events: Vec<EventEnvelope>,
     /// Each stream's events (indexes into `events`), by stream: hashed, as
