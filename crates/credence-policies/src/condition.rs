@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts, Observed};
+use crate::facts::{FactType, Facts, Observed, builtin_index};
 
 /// A threshold, typed by the fact it is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,6 +310,63 @@ impl Condition {
     }
 }
 
+/// A condition whose built-in fact names are resolved to catalogue
+/// positions once, when a policy is loaded: what a policy asks each rule in
+/// turn (does it fire?) without comparing fact names. Answers exactly as
+/// [`Condition::holds`].
+#[derive(Debug, Clone)]
+pub(crate) enum Compiled {
+    Compare {
+        fact: FactRef,
+        op: Comparison,
+        value: Threshold,
+    },
+    All(Vec<Compiled>),
+    Any(Vec<Compiled>),
+    Not(Box<Compiled>),
+}
+
+/// A fact named by a condition: a built-in one by catalogue position, any
+/// other (a Rust extension's) by name.
+#[derive(Debug, Clone)]
+pub(crate) enum FactRef {
+    Builtin(usize),
+    Named(String),
+}
+
+impl Compiled {
+    pub(crate) fn new(condition: &Condition) -> Self {
+        match condition {
+            Condition::Compare { fact, op, value } => Compiled::Compare {
+                fact: match builtin_index(fact) {
+                    Some(index) => FactRef::Builtin(index),
+                    None => FactRef::Named(fact.clone()),
+                },
+                op: *op,
+                value: value.clone(),
+            },
+            Condition::All(items) => Compiled::All(items.iter().map(Compiled::new).collect()),
+            Condition::Any(items) => Compiled::Any(items.iter().map(Compiled::new).collect()),
+            Condition::Not(inner) => Compiled::Not(Box::new(Compiled::new(inner))),
+        }
+    }
+
+    pub(crate) fn holds(&self, facts: &Facts) -> bool {
+        match self {
+            Compiled::Compare { fact, op, value } => {
+                let observed = match fact {
+                    FactRef::Builtin(index) => facts.get_builtin(*index),
+                    FactRef::Named(name) => facts.get(name),
+                };
+                observed.is_some_and(|o| comparison_holds(o, *op, value))
+            }
+            Compiled::All(items) => items.iter().all(|c| c.holds(facts)),
+            Compiled::Any(items) => items.iter().any(|c| c.holds(facts)),
+            Compiled::Not(inner) => !inner.holds(facts),
+        }
+    }
+}
+
 fn compare(
     facts: &Facts,
     fact: &str,
@@ -435,8 +492,9 @@ mod tests {
         let c = parse(condition).unwrap();
         let mut traces = Vec::new();
         assert_eq!(c.evaluate(&facts(), &mut traces), holds);
-        // The untraced answer is the same.
+        // The untraced answer is the same, compiled or not.
         assert_eq!(c.holds(&facts()), holds);
+        assert_eq!(Compiled::new(&c).holds(&facts()), holds);
         let rendered: Vec<String> = traces
             .iter()
             .map(|t| {
@@ -491,6 +549,70 @@ mod tests {
             false,
             &["order_same_day absent = true false"],
         );
+    }
+
+    fn leaf() -> impl proptest::strategy::Strategy<Value = Condition> {
+        use proptest::prelude::*;
+        let op = prop_oneof![
+            Just(Comparison::Lt),
+            Just(Comparison::Le),
+            Just(Comparison::Eq),
+            Just(Comparison::Ne),
+            Just(Comparison::Ge),
+            Just(Comparison::Gt),
+        ];
+        (0..6usize, op, -3i64..120).prop_map(|(fact, op, n)| {
+            let (fact, op, value) = match fact {
+                0 => ("max_days_past_due", op, Threshold::Integer(n)),
+                1 => ("overdue_debt", op, Threshold::Money(Decimal::new(n, 0))),
+                2 => ("extension_count", op, Threshold::Integer(n)),
+                3 => (
+                    "order_same_day",
+                    Comparison::Eq,
+                    Threshold::Bool(n % 2 == 0),
+                ),
+                4 => ("debt", op, Threshold::Money(Decimal::new(n, 0))),
+                _ => (
+                    "tags",
+                    Comparison::Contains,
+                    Threshold::Text(if n % 2 == 0 { "key-account" } else { "x" }.into()),
+                ),
+            };
+            Condition::Compare {
+                fact: fact.into(),
+                op,
+                value,
+            }
+        })
+    }
+
+    proptest::proptest! {
+        /// The compiled form a policy asks of each rule answers exactly as
+        /// the condition, for built-in, extension and absent facts.
+        #[test]
+        fn compiled_conditions_answer_as_the_condition(
+            condition in proptest::strategy::Strategy::prop_recursive(leaf(), 3, 16, 4, |inner| {
+                use proptest::prelude::*;
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Condition::All),
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Condition::Any),
+                    inner.prop_map(|c| Condition::Not(Box::new(c))),
+                ]
+            }),
+            extension in proptest::option::of(0i64..100),
+        ) {
+            let mut facts = facts();
+            if let Some(n) = extension {
+                facts.insert(
+                    "extension_count",
+                    Observed::new(FactValue::Integer(n), Vec::new()),
+                );
+            }
+            let mut traces = Vec::new();
+            let traced = condition.evaluate(&facts, &mut traces);
+            proptest::prop_assert_eq!(condition.holds(&facts), traced);
+            proptest::prop_assert_eq!(Compiled::new(&condition).holds(&facts), traced);
+        }
     }
 
     #[test]

@@ -395,7 +395,8 @@ fn push_unique(into: &mut Vec<EventId>, ids: impl IntoIterator<Item = EventId>) 
 }
 
 fn receivable_sources(r: &Receivable) -> Vec<EventId> {
-    let mut sources = vec![r.source];
+    let mut sources = Vec::with_capacity(1 + r.paid_by.len());
+    sources.push(r.source);
     push_unique(&mut sources, r.paid_by.iter().copied());
     sources
 }
@@ -448,7 +449,7 @@ fn by_name() -> &'static [(&'static str, usize)] {
 }
 
 /// The catalogue position of built-in fact `name`.
-fn builtin_index(name: &str) -> Option<usize> {
+pub(crate) fn builtin_index(name: &str) -> Option<usize> {
     let names = by_name();
     names
         .binary_search_by(|(n, _)| (*n).cmp(name))
@@ -470,7 +471,7 @@ struct FactMap {
 impl Default for FactMap {
     fn default() -> Self {
         Self {
-            builtin: vec![None; FACTS.len()],
+            builtin: FACTS.iter().map(|_| None).collect(),
             extra: Vec::new(),
         }
     }
@@ -962,6 +963,12 @@ impl Facts {
     /// outside order placement.
     pub fn get(&self, name: &str) -> Option<&Observed> {
         self.values.get(name)
+    }
+
+    /// The built-in fact at catalogue position `index` (see
+    /// [`builtin_index`]).
+    pub(crate) fn get_builtin(&self, index: usize) -> Option<&Observed> {
+        self.values.builtin.get(index).and_then(Option::as_ref)
     }
 
     /// Adds or replaces a fact: for facts computed by Rust extensions

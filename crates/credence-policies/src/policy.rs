@@ -26,7 +26,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::condition::Condition;
+use crate::condition::{Compiled, Condition};
 use crate::decision::{Decision, InterestCharge, InterestLine, Outcome};
 use crate::error::PolicyError;
 use crate::facts::{FactType, Facts, FactsConfig, fact_spec};
@@ -118,6 +118,49 @@ impl Rule for JsonRule {
             "when": self.when.as_ref().map(Condition::to_json),
             "then": serde_json::to_value(self.then).unwrap_or(Value::Null),
         })
+    }
+}
+
+/// A rule as a policy document defines it, with its condition compiled for
+/// [`Rule::holds`] (fact names resolved once, at load). Behaves, prints and
+/// fingerprints exactly as its [`JsonRule`].
+struct ParsedRule {
+    rule: JsonRule,
+    compiled: Option<Compiled>,
+}
+
+impl ParsedRule {
+    fn new(rule: JsonRule) -> Self {
+        let compiled = rule.when.as_ref().map(Compiled::new);
+        Self { rule, compiled }
+    }
+}
+
+impl fmt::Debug for ParsedRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.rule.fmt(f)
+    }
+}
+
+impl Rule for ParsedRule {
+    fn id(&self) -> &RuleId {
+        self.rule.id()
+    }
+
+    fn outcome(&self) -> &Outcome {
+        self.rule.outcome()
+    }
+
+    fn check(&self, facts: &Facts) -> RuleCheck {
+        self.rule.check(facts)
+    }
+
+    fn holds(&self, facts: &Facts) -> bool {
+        self.compiled.as_ref().is_none_or(|c| c.holds(facts))
+    }
+
+    fn fingerprint(&self) -> Value {
+        self.rule.fingerprint()
     }
 }
 
@@ -429,12 +472,12 @@ impl Policy {
                 &then_path,
             )?;
             check_outcome(&then, &then_path)?;
-            rules.push(Arc::new(JsonRule {
+            rules.push(Arc::new(ParsedRule::new(JsonRule {
                 id,
                 description,
                 when,
                 then,
-            }));
+            })));
         }
         let mut policy = Policy {
             reference: PolicyRef {
