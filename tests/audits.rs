@@ -77,6 +77,8 @@ proptest! {
             }
             reports.push((customer.clone(), replay_check(events, &registry, &calendar)));
         }
+        let ids: Vec<_> = customers.iter().map(|(c, _)| c.clone()).collect();
+        prop_assert_eq!(single.customers().expect("customers"), ids);
         prop_assert_eq!(&expected_what_if, &by_function);
         prop_assert_eq!(&expected_replay, &reports);
         prop_assert!(expected_replay.iter().all(|(_, r)| r.is_clean()));
@@ -108,4 +110,50 @@ fn the_candidate_changes_decisions_so_the_comparison_is_not_vacuous() {
         .what_if(&candidate(), None)
         .expect("what-if runs");
     assert!(!differences.is_empty());
+}
+
+#[test]
+fn customers_are_the_streams_that_register_one() {
+    use credence_events::{CustomerId, EventId, ManagerAssigned, ManagerId, NewEvent, StreamId};
+    let log = {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        strategy::portfolio(PortfolioConfig {
+            customers: 3..=3,
+            ..PortfolioConfig::default()
+        })
+        .new_tree(&mut runner)
+        .expect("generates")
+        .current()
+        .log
+    };
+    let store = store_of(&log);
+    // A stream some other writer put in the same store: not a customer.
+    let at = log[0].occurred_at;
+    store
+        .append(
+            &StreamId::new("aaa-not-a-customer").expect("valid id"),
+            ExpectedVersion::NoStream,
+            &[NewEvent::new(
+                EventId::from_u128(u128::MAX),
+                at,
+                ManagerAssigned {
+                    manager: ManagerId::new("nobody").expect("valid id"),
+                },
+            )],
+        )
+        .expect("appends");
+    let mut expected: Vec<CustomerId> = log
+        .iter()
+        .filter_map(|e| match &e.event {
+            credence_events::Event::CustomerRegistered(r) => Some(r.customer.clone()),
+            _ => None,
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(
+        engine_on(&store, 1).customers().expect("customers"),
+        expected
+    );
 }

@@ -173,6 +173,12 @@ impl EventStore for MemoryStore {
         Ok(state.events[skip..].iter().take(max).cloned().collect())
     }
 
+    fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
+        let mut streams: Vec<StreamId> = self.lock().streams.keys().cloned().collect();
+        streams.sort_unstable();
+        Ok(streams)
+    }
+
     fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
         Ok(self.lock().version(stream))
     }

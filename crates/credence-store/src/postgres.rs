@@ -451,6 +451,23 @@ impl EventStore for PostgresStore {
         )
     }
 
+    fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
+        // The database's collation may order text differently from Rust:
+        // sort here.
+        let rows = self
+            .conn()?
+            .query("SELECT DISTINCT stream FROM credence_events", &[])?;
+        let mut streams = rows
+            .iter()
+            .map(|row| {
+                StreamId::new(row.get::<_, String>(0))
+                    .map_err(|e| StoreError::Integrity(format!("stored stream id: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        streams.sort_unstable();
+        Ok(streams)
+    }
+
     fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
         version_of(&mut *self.conn()?, stream)
     }

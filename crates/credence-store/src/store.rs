@@ -154,6 +154,10 @@ impl VerifyReport {
     }
 }
 
+/// Events per page when [`EventStore::streams`]'s provided implementation
+/// scans the log.
+const STREAMS_SCAN_PAGE: usize = 4_096;
+
 /// An append-only event log of streams, with snapshots.
 ///
 /// # Guarantees (every backend)
@@ -218,6 +222,32 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// Infrastructure errors.
     fn read_all(&self, after: GlobalPosition, max: usize)
     -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// Every stream that holds at least one event, in id order.
+    ///
+    /// The provided implementation scans the global log a page at a time;
+    /// the backends here answer from their stream index instead.
+    ///
+    /// # Errors
+    ///
+    /// Infrastructure errors.
+    fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
+        let mut streams = BTreeSet::new();
+        let mut after = GlobalPosition::START;
+        loop {
+            let batch = self.read_all(after, STREAMS_SCAN_PAGE)?;
+            let Some(last) = batch.last() else {
+                break;
+            };
+            after = last.position;
+            let full = batch.len() == STREAMS_SCAN_PAGE;
+            streams.extend(batch.into_iter().map(|e| e.stream));
+            if !full {
+                break;
+            }
+        }
+        Ok(streams.into_iter().collect())
+    }
 
     /// The stream's version ([`StreamVersion::NONE`] for an unknown stream).
     ///

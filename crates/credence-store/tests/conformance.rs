@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use credence_events::{GlobalPosition, StreamVersion};
+use credence_events::{GlobalPosition, StreamId, StreamVersion};
 use credence_store::{
     DuplicateReason, EventStore, ExpectedVersion, MemoryStore, Snapshot, SnapshotKey, StoreError,
     Subscription,
@@ -22,7 +22,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@tests $factory;
             append_and_read, expected_versions, idempotent_appends, bad_input_stores_nothing,
             subscription_catches_up_then_follows, subscription_never_skips_concurrent_appends,
-            snapshots, gap_free_paging, verify_counts);
+            snapshots, gap_free_paging, verify_counts, streams_in_id_order);
     };
     (@tests $factory:expr; $($check:ident),*) => {
         $(
@@ -438,6 +438,86 @@ pub fn verify_counts(store: &Arc<dyn EventStore>) {
     assert_eq!(report.events, 4);
     assert_eq!(report.streams, 2);
     assert_eq!(report.head, GlobalPosition(4));
+}
+
+pub fn streams_in_id_order(store: &Arc<dyn EventStore>) {
+    assert_eq!(store.streams().unwrap(), Vec::<StreamId>::new());
+    for (name, first) in [("Globex", 1), ("ACME", 3), ("globex-2", 5), ("ACME", 7)] {
+        store
+            .append(&stream(name), ExpectedVersion::Any, &evs(first, 2))
+            .unwrap();
+    }
+    let expected = vec![stream("ACME"), stream("Globex"), stream("globex-2")];
+    assert_eq!(store.streams().unwrap(), expected);
+    // The provided implementation (a scan of the log) agrees.
+    let scanned = ScanOnly(Arc::clone(store));
+    assert_eq!(scanned.streams().unwrap(), expected);
+}
+
+/// A store that answers [`EventStore::streams`] with the trait's provided
+/// implementation, everything else from the store it wraps.
+#[derive(Debug)]
+struct ScanOnly(Arc<dyn EventStore>);
+
+impl EventStore for ScanOnly {
+    fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[credence_events::NewEvent],
+    ) -> Result<credence_store::AppendOutcome, StoreError> {
+        self.0.append(stream, expected, events)
+    }
+
+    fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        max: usize,
+    ) -> Result<Vec<credence_events::EventEnvelope>, StoreError> {
+        self.0.read_stream(stream, from, max)
+    }
+
+    fn read_all(
+        &self,
+        after: GlobalPosition,
+        max: usize,
+    ) -> Result<Vec<credence_events::EventEnvelope>, StoreError> {
+        self.0.read_all(after, max)
+    }
+
+    fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
+        self.0.stream_version(stream)
+    }
+
+    fn head(&self) -> Result<GlobalPosition, StoreError> {
+        self.0.head()
+    }
+
+    fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.0.save_snapshot(snapshot)
+    }
+
+    fn load_snapshot(
+        &self,
+        stream: &StreamId,
+        key: &SnapshotKey,
+        at_or_before: StreamVersion,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        self.0.load_snapshot(stream, key, at_or_before)
+    }
+
+    fn verify(&self) -> Result<credence_store::VerifyReport, StoreError> {
+        self.0.verify()
+    }
+
+    fn wait_for_append(
+        &self,
+        after: GlobalPosition,
+        timeout: Duration,
+    ) -> Result<GlobalPosition, StoreError> {
+        self.0.wait_for_append(after, timeout)
+    }
 }
 
 mod memory {

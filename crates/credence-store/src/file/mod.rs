@@ -645,6 +645,10 @@ impl EventStore for FileStore {
         self.read_frames(&locs)
     }
 
+    fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
+        Ok(read(&self.index).streams.keys().cloned().collect())
+    }
+
     fn stream_version(&self, stream: &StreamId) -> Result<StreamVersion, StoreError> {
         Ok(read(&self.index).version(stream))
     }
