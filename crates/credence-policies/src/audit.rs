@@ -188,28 +188,35 @@ fn rederive(
 }
 
 /// The decisions of the `recorded` policy and of the `candidate` at one
-/// decision point, on the same state. Only the decisions are derived (no
-/// events), and the facts are computed once when both policies compute
-/// them alike (same settings, same Rust fact providers).
+/// decision point, on the same state, when their outcomes differ; `None`
+/// when they agree. Only the outcomes are derived first (no traces, no
+/// events); the facts are computed once when both policies compute them
+/// alike (same settings, same Rust fact providers).
 fn decide_both(
     recorded: &Policy,
     candidate: &Policy,
     state: &CustomerAccount,
     point: &DecisionPoint,
     calendar: &BusinessCalendar,
-) -> Result<(Decision, Decision), PolicyError> {
+) -> Result<Option<(Decision, Decision)>, PolicyError> {
     let facts_of = |policy: &Policy| match &point.order {
         Some(order) => policy.order_facts(state, order, point.evaluated_at, calendar),
         None => policy.facts(state, point.evaluated_at, calendar),
     };
     let facts = facts_of(recorded)?;
-    let old = recorded.evaluate(&facts);
-    let new = if candidate.computes_facts_like(recorded) {
-        candidate.evaluate(&facts)
+    let candidate_facts = if candidate.computes_facts_like(recorded) {
+        None
     } else {
-        candidate.evaluate(&facts_of(candidate)?)
+        Some(facts_of(candidate)?)
     };
-    Ok((old, new))
+    let new_facts = candidate_facts.as_ref().unwrap_or(&facts);
+    if recorded.outcome(&facts) == candidate.outcome(new_facts) {
+        return Ok(None);
+    }
+    Ok(Some((
+        recorded.evaluate(&facts),
+        candidate.evaluate(new_facts),
+    )))
 }
 
 /// Re-derives every recorded decision of one customer's stream with the
@@ -369,8 +376,7 @@ pub fn what_if(
         let recorded = registry
             .get(&point.policy)
             .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
-        let (old, new) = decide_both(recorded, candidate, &state, &point, calendar)?;
-        if old.outcome != new.outcome {
+        if let Some((old, new)) = decide_both(recorded, candidate, &state, &point, calendar)? {
             differences.push(WhatIfDifference {
                 version: history[point.start].version,
                 evaluated_at: point.evaluated_at,

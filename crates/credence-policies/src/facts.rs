@@ -565,7 +565,8 @@ fn exposure_facts(
             .unwrap_or(Decimal::MAX)
             .round_dp(2)
     };
-    let mut limit_sources = exposure_sources.clone();
+    let mut limit_sources = Vec::with_capacity(exposure_sources.len() + 1);
+    limit_sources.extend_from_slice(&exposure_sources);
     push_unique(&mut limit_sources, [terms_source]);
     values.set(
         fact!("exposure"),
@@ -631,14 +632,15 @@ impl Facts {
                 sources: receivable_sources(r),
             })
             .collect();
-        let mut debt_sources = Vec::new();
+        let mut debt_sources =
+            Vec::with_capacity(receivables.iter().map(|r| r.sources.len()).sum());
         let mut overdue_sources = Vec::new();
         let mut overdue = Decimal::ZERO;
         let mut overdue_count = 0_i64;
         let mut buckets = [Decimal::ZERO; 5];
         let mut bucket_sources: [Vec<EventId>; 5] = Default::default();
-        let mut max_dpd = (0_i64, Vec::new());
-        let mut max_bdpd = (0_u32, Vec::new());
+        let mut max_dpd = (0_i64, None);
+        let mut max_bdpd = (0_u32, None);
         for r in &receivables {
             push_unique(&mut debt_sources, r.sources.iter().copied());
             if !r.is_overdue() {
@@ -657,10 +659,10 @@ impl Facts {
             buckets[bucket] = buckets[bucket].saturating_add(r.open.amount());
             push_unique(&mut bucket_sources[bucket], r.sources.iter().copied());
             if r.days_past_due > max_dpd.0 {
-                max_dpd = (r.days_past_due, vec![r.sources[0]]);
+                max_dpd = (r.days_past_due, r.sources.first().copied());
             }
             if r.business_days_past_due > max_bdpd.0 {
-                max_bdpd = (r.business_days_past_due, vec![r.sources[0]]);
+                max_bdpd = (r.business_days_past_due, r.sources.first().copied());
             }
         }
         values.set(
@@ -686,24 +688,25 @@ impl Facts {
         }
         values.set(
             fact!("max_days_past_due"),
-            Observed::new(int(max_dpd.0), max_dpd.1),
+            Observed::new(int(max_dpd.0), max_dpd.1.into_iter().collect()),
         );
         values.set(
             fact!("max_business_days_past_due"),
-            Observed::new(int(max_bdpd.0), max_bdpd.1),
+            Observed::new(int(max_bdpd.0), max_bdpd.1.into_iter().collect()),
         );
         values.set(
             fact!("overdue_receivables"),
             Observed::new(int(overdue_count), overdue_sources.clone()),
         );
-        values.set(
-            fact!("open_receivables"),
-            Observed::new(int(receivables.len()), debt_sources.clone()),
-        );
-
         // Exposure and the credit limit.
         let exposure = account.exposure();
-        let mut exposure_sources = debt_sources.clone();
+        // Room for the debt's sources and a few open orders.
+        let mut exposure_sources = Vec::with_capacity(debt_sources.len() + 4);
+        exposure_sources.extend_from_slice(&debt_sources);
+        values.set(
+            fact!("open_receivables"),
+            Observed::new(int(receivables.len()), debt_sources),
+        );
         push_unique(
             &mut exposure_sources,
             account
@@ -742,8 +745,9 @@ impl Facts {
             }
         }
         let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
-        let mut cover_sources = pending.2.clone();
-        push_unique(&mut cover_sources, overdue_sources.iter().copied());
+        let mut cover_sources = Vec::with_capacity(pending.2.len() + overdue_sources.len());
+        cover_sources.extend_from_slice(&pending.2);
+        push_unique(&mut cover_sources, overdue_sources);
         values.set(
             fact!("pending_payment_orders"),
             Observed::new(int(pending.0), pending.2.clone()),
@@ -802,7 +806,11 @@ impl Facts {
         };
         let mut behaviour_sources = Vec::new();
         for r in &closed {
-            push_unique(&mut behaviour_sources, receivable_sources(r));
+            // As `receivable_sources`, without a vector per receivable.
+            push_unique(
+                &mut behaviour_sources,
+                std::iter::once(r.source).chain(r.paid_by.iter().copied()),
+            );
         }
         let n = Decimal::from(closed.len());
         let total_late: i64 = closed.iter().map(|r| late_days(r)).sum();

@@ -642,18 +642,28 @@ impl Policy {
                 .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 
+    /// The rule that fires on `facts`: the first that holds.
+    fn firing_rule(&self, facts: &Facts) -> &Arc<dyn Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.holds(facts))
+            // Loading guarantees a catch-all last rule; a Rust rule cannot
+            // be placed after it. Fall back to the last rule.
+            .unwrap_or(&self.rules[self.rules.len() - 1])
+    }
+
+    /// What [`Policy::evaluate`] would decide on `facts`, without tracing
+    /// the rule or building the decision: what-if compares outcomes first.
+    pub(crate) fn outcome(&self, facts: &Facts) -> Outcome {
+        *self.firing_rule(facts).outcome()
+    }
+
     /// Evaluates the rules in order against `facts`; the first that holds
     /// decides. Deterministic: the same facts always give the same decision.
     pub fn evaluate(&self, facts: &Facts) -> Decision {
         // Only the rule that fires is traced: the others' traces would be
         // thrown away.
-        let rule = self
-            .rules
-            .iter()
-            .find(|r| r.holds(facts))
-            // Loading guarantees a catch-all last rule; a Rust rule cannot
-            // be placed after it. Fall back to the last rule.
-            .unwrap_or(&self.rules[self.rules.len() - 1]);
+        let rule = self.firing_rule(facts);
         let check = rule.check(facts);
         let outcome = *rule.outcome();
         Decision {
