@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use credence::policies::{Policy, PolicyRegistry, replay_check, what_if};
+use credence::aggregates::CustomerAccount;
+use credence::policies::{
+    Policy, PolicyRegistry, WhatIfDifference, decision_points, replay_check, what_if,
+};
 use credence::store::{EventStore, ExpectedVersion, MemoryStore};
 use credence::{Engine, EngineConfig};
 use credence_events::{BusinessCalendar, EventEnvelope};
@@ -20,6 +23,58 @@ fn candidate() -> Policy {
     let last = rules.last_mut().expect("a catch-all rule");
     last["then"]["priority"] = 1.into();
     Policy::from_json(&document.to_string()).expect("valid policy")
+}
+
+/// The default policy with a lower limit-usage threshold: decisions of
+/// several rules differ, not only the catch-all's.
+fn stricter() -> Policy {
+    let mut document = Policy::default_policy().document().clone();
+    document["id"] = "stricter".into();
+    for rule in document["rules"].as_array_mut().expect("rules") {
+        if rule["id"] == "partial-limit-nearly-used" {
+            rule["when"]["value"] = 10.into();
+        }
+    }
+    Policy::from_json(&document.to_string()).expect("valid policy")
+}
+
+/// What-if by its definition: at every decision point, both policies'
+/// decisions from facts with sources, kept where the outcomes differ.
+fn what_if_by_definition(
+    history: &[EventEnvelope],
+    registry: &PolicyRegistry,
+    candidate: &Policy,
+    calendar: &BusinessCalendar,
+) -> Vec<WhatIfDifference> {
+    let mut differences = Vec::new();
+    let mut state = CustomerAccount::new();
+    let mut applied = 0;
+    for point in decision_points(history) {
+        for envelope in &history[applied..point.start] {
+            state.apply(envelope);
+        }
+        applied = point.start;
+        let decide = |policy: &Policy| {
+            let facts = match &point.order {
+                Some(order) => policy.order_facts(&state, order, point.evaluated_at, calendar),
+                None => policy.facts(&state, point.evaluated_at, calendar),
+            }
+            .expect("facts");
+            policy.evaluate(&facts)
+        };
+        let old = decide(registry.get(&point.policy).expect("known policy"));
+        let new = decide(candidate);
+        if old.outcome != new.outcome {
+            differences.push(WhatIfDifference {
+                version: history[point.start].version,
+                evaluated_at: point.evaluated_at,
+                order: point.order.clone(),
+                old,
+                new,
+            });
+        }
+    }
+    differences
 }
 
 fn engine_on(store: &Arc<MemoryStore>, audit_threads: usize) -> Engine {
@@ -71,9 +126,18 @@ proptest! {
             .map(|h| (h.customer.clone(), h.events.clone()))
             .collect();
         customers.sort_by(|a, b| a.0.cmp(&b.0));
+        let stricter = stricter();
         for (customer, events) in &customers {
             for d in what_if(events, &registry, &candidate, None, &calendar).expect("what-if") {
                 by_function.push((customer.clone(), d));
+            }
+            // The fast path (outcomes first, on facts without sources)
+            // finds what the definition finds.
+            for policy in [&candidate, &stricter] {
+                prop_assert_eq!(
+                    what_if(events, &registry, policy, None, &calendar).expect("what-if"),
+                    what_if_by_definition(events, &registry, policy, &calendar)
+                );
             }
             reports.push((customer.clone(), replay_check(events, &registry, &calendar)));
         }
@@ -106,10 +170,12 @@ fn the_candidate_changes_decisions_so_the_comparison_is_not_vacuous() {
         .log
     };
     let store = store_of(&log);
-    let differences = engine_on(&store, 2)
-        .what_if(&candidate(), None)
-        .expect("what-if runs");
-    assert!(!differences.is_empty());
+    for candidate in [candidate(), stricter()] {
+        let differences = engine_on(&store, 2)
+            .what_if(&candidate, None)
+            .expect("what-if runs");
+        assert!(!differences.is_empty(), "{}", candidate.reference().id);
+    }
 }
 
 #[test]

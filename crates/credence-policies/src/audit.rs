@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::error::PolicyError;
+use crate::facts::{Facts, SourcesWanted};
 use crate::points::{decide_order, evaluate_customer};
 use crate::policy::Policy;
 
@@ -189,9 +190,11 @@ fn rederive(
 
 /// The decisions of the `recorded` policy and of the `candidate` at one
 /// decision point, on the same state, when their outcomes differ; `None`
-/// when they agree. Only the outcomes are derived first (no traces, no
-/// events); the facts are computed once when both policies compute them
-/// alike (same settings, same Rust fact providers).
+/// when they agree. The outcomes are compared first, untraced, on facts
+/// without sources when both policies decide on values alone; only where
+/// they differ are the facts computed with sources and the decisions
+/// traced. The facts are computed once for both policies when they compute
+/// them alike (same settings, same Rust fact providers).
 fn decide_both(
     recorded: &Policy,
     candidate: &Policy,
@@ -199,24 +202,42 @@ fn decide_both(
     point: &DecisionPoint,
     calendar: &BusinessCalendar,
 ) -> Result<Option<(Decision, Decision)>, PolicyError> {
-    let facts_of = |policy: &Policy| match &point.order {
-        Some(order) => policy.order_facts(state, order, point.evaluated_at, calendar),
-        None => policy.facts(state, point.evaluated_at, calendar),
+    let facts_of = |policy: &Policy, wanted| {
+        policy.facts_with(
+            state,
+            point.order.as_ref(),
+            point.evaluated_at,
+            calendar,
+            wanted,
+        )
     };
-    let facts = facts_of(recorded)?;
-    let candidate_facts = if candidate.computes_facts_like(recorded) {
-        None
+    let shared = candidate.computes_facts_like(recorded);
+    let both = |wanted| -> Result<(Facts, Option<Facts>), PolicyError> {
+        let facts = facts_of(recorded, wanted)?;
+        let candidate_facts = if shared {
+            None
+        } else {
+            Some(facts_of(candidate, wanted)?)
+        };
+        Ok((facts, candidate_facts))
+    };
+    let wanted = if recorded.decides_on_values() && candidate.decides_on_values() {
+        SourcesWanted::No
     } else {
-        Some(facts_of(candidate)?)
+        SourcesWanted::Yes
     };
-    let new_facts = candidate_facts.as_ref().unwrap_or(&facts);
-    if recorded.outcome(&facts) == candidate.outcome(new_facts) {
+    let (facts, candidate_facts) = both(wanted)?;
+    if recorded.outcome(&facts) == candidate.outcome(candidate_facts.as_ref().unwrap_or(&facts)) {
         return Ok(None);
     }
-    Ok(Some((
-        recorded.evaluate(&facts),
-        candidate.evaluate(new_facts),
-    )))
+    let (facts, candidate_facts) = match wanted {
+        SourcesWanted::Yes => (facts, candidate_facts),
+        SourcesWanted::No => both(SourcesWanted::Yes)?,
+    };
+    let old = recorded.evaluate(&facts);
+    let new = candidate.evaluate(candidate_facts.as_ref().unwrap_or(&facts));
+    debug_assert_ne!(old.outcome, new.outcome, "outcome() answers as evaluate()");
+    Ok(Some((old, new)))
 }
 
 /// Re-derives every recorded decision of one customer's stream with the

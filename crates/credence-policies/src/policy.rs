@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::condition::{Compiled, Condition};
 use crate::decision::{Decision, InterestCharge, InterestLine, Outcome};
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts, FactsConfig, fact_spec};
+use crate::facts::{FactType, Facts, FactsConfig, SourcesWanted, fact_spec};
 use crate::reminders::ReminderSchedule;
 
 /// What a rule's condition found.
@@ -174,6 +174,10 @@ pub struct Policy {
     rules: Vec<Arc<dyn Rule>>,
     reminders: ReminderSchedule,
     providers: Vec<Arc<dyn FactProvider>>,
+    /// True once a Rust rule was added ([`Policy::with_rule`]): such a rule
+    /// may read facts' sources to decide, so its policy is never evaluated
+    /// on values-only facts.
+    rust_rules: bool,
     document: Value,
 }
 
@@ -490,6 +494,7 @@ impl Policy {
             rules,
             reminders: header.reminders,
             providers,
+            rust_rules: false,
             document,
         };
         policy.rehash();
@@ -544,6 +549,7 @@ impl Policy {
         }
         check_outcome(rule.outcome(), &format!("{path}.then"))?;
         self.rules.insert(index, rule);
+        self.rust_rules = true;
         self.rehash();
         Ok(self)
     }
@@ -603,6 +609,35 @@ impl Policy {
         calendar: &BusinessCalendar,
     ) -> Result<Facts, PolicyError> {
         let mut facts = Facts::compute(account, now, calendar, &self.facts_config)?;
+        for p in &self.providers {
+            p.provide(account, &mut facts);
+        }
+        Ok(facts)
+    }
+
+    /// Whether the rule that fires depends on fact values alone: true for a
+    /// policy of document rules and built-in facts. Rust rules and fact
+    /// providers may read sources, so a policy with either says false.
+    pub(crate) fn decides_on_values(&self) -> bool {
+        !self.rust_rules && self.providers.is_empty()
+    }
+
+    /// [`Policy::facts`] or [`Policy::order_facts`] (with `order`), with or
+    /// without sources.
+    pub(crate) fn facts_with(
+        &self,
+        account: &CustomerAccount,
+        order: Option<&OrderId>,
+        now: DateTime<Utc>,
+        calendar: &BusinessCalendar,
+        wanted: SourcesWanted,
+    ) -> Result<Facts, PolicyError> {
+        let mut facts = match order {
+            Some(order) => {
+                Facts::for_order_with(account, order, now, calendar, &self.facts_config, wanted)?
+            }
+            None => Facts::compute_with(account, now, calendar, &self.facts_config, wanted)?,
+        };
         for p in &self.providers {
             p.provide(account, &mut facts);
         }
