@@ -14,6 +14,7 @@
 //!   days past due count the business days in `(due_date, today]`.
 
 use std::collections::BTreeSet;
+use std::ops::Bound;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
@@ -168,18 +169,35 @@ impl BusinessCalendar {
 
     /// Business days in `(from, to]`; zero when `to <= from`.
     pub fn business_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
-        let mut count = 0;
-        let mut day = from;
+        if from >= to {
+            return 0;
+        }
+        // Whole weeks at once (each has the same number of working
+        // weekdays), the remaining days one by one, then the holidays that
+        // fall on working weekdays in the range: O(holidays in range), not
+        // O(days).
+        let days = (to - from).num_days();
+        let weeks = days / 7;
+        let working_weekdays = 7 - self.weekend.len().min(7) as i64;
+        let mut count = weeks * working_weekdays;
+        let mut day = from
+            .checked_add_days(Days::new((weeks * 7) as u64))
+            .unwrap_or(to);
         while day < to {
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,
             }
-            if self.is_business_day(day) {
+            if !self.weekend.contains(&day.weekday().into()) {
                 count += 1;
             }
         }
-        count
+        let holidays = self
+            .holidays
+            .range((Bound::Excluded(from), Bound::Included(to)))
+            .filter(|h| !self.weekend.contains(&h.weekday().into()))
+            .count() as i64;
+        u32::try_from(count - holidays).unwrap_or(u32::MAX)
     }
 
     /// Business days past due on `today` for a receivable due on `due`:
@@ -203,6 +221,51 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// Business days in `(from, to]`, counted one day at a time.
+    fn business_days_by_definition(cal: &BusinessCalendar, from: NaiveDate, to: NaiveDate) -> u32 {
+        let mut count = 0;
+        let mut day = from;
+        while day < to {
+            day = day.succ_opt().unwrap();
+            if cal.is_business_day(day) {
+                count += 1;
+            }
+        }
+        count
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn business_days_between_counts_as_day_by_day(
+            start in 0i64..2_000,
+            span in -10i64..800,
+            weekend in proptest::collection::btree_set(0u8..7, 0..4),
+            holidays in proptest::collection::vec(0i64..2_800, 0..40),
+        ) {
+            let base = date(2024, 1, 1);
+            let from = base + chrono::Duration::days(start);
+            let to = from + chrono::Duration::days(span);
+            let names = [
+                WeekdayName::Monday,
+                WeekdayName::Tuesday,
+                WeekdayName::Wednesday,
+                WeekdayName::Thursday,
+                WeekdayName::Friday,
+                WeekdayName::Saturday,
+                WeekdayName::Sunday,
+            ];
+            let cal = BusinessCalendar {
+                weekend: weekend.iter().map(|&d| names[d as usize]).collect(),
+                holidays: holidays.iter().map(|&d| base + chrono::Duration::days(d)).collect(),
+                ..BusinessCalendar::default()
+            };
+            proptest::prop_assert_eq!(
+                cal.business_days_between(from, to),
+                business_days_by_definition(&cal, from, to)
+            );
+        }
     }
 
     #[test]
