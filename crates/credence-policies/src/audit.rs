@@ -222,17 +222,18 @@ fn decide_both(
         Ok((facts, candidate_facts))
     };
     let wanted = if recorded.decides_on_values() && candidate.decides_on_values() {
-        SourcesWanted::No
+        SourcesWanted::NONE
     } else {
-        SourcesWanted::Yes
+        SourcesWanted::ALL
     };
     let (facts, candidate_facts) = both(wanted)?;
     if recorded.outcome(&facts) == candidate.outcome(candidate_facts.as_ref().unwrap_or(&facts)) {
         return Ok(None);
     }
-    let (facts, candidate_facts) = match wanted {
-        SourcesWanted::Yes => (facts, candidate_facts),
-        SourcesWanted::No => both(SourcesWanted::Yes)?,
+    let (facts, candidate_facts) = if wanted == SourcesWanted::ALL {
+        (facts, candidate_facts)
+    } else {
+        both(SourcesWanted::ALL)?
     };
     let old = recorded.evaluate(&facts);
     let new = candidate.evaluate(candidate_facts.as_ref().unwrap_or(&facts));

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts, Observed, builtin_index};
+use crate::facts::{FactType, Facts, Observed, SourcesWanted, builtin_index};
 
 /// A threshold, typed by the fact it is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,6 +348,24 @@ impl Compiled {
             Condition::All(items) => Compiled::All(items.iter().map(Compiled::new).collect()),
             Condition::Any(items) => Compiled::Any(items.iter().map(Compiled::new).collect()),
             Condition::Not(inner) => Compiled::Not(Box::new(Compiled::new(inner))),
+        }
+    }
+
+    /// The built-in facts whose sources a trace of this condition shows.
+    pub(crate) fn sources_wanted(&self, wanted: SourcesWanted) -> SourcesWanted {
+        match self {
+            Compiled::Compare {
+                fact: FactRef::Builtin(index),
+                ..
+            } => wanted.with(*index),
+            Compiled::Compare {
+                fact: FactRef::Named(_),
+                ..
+            } => wanted,
+            Compiled::All(items) | Compiled::Any(items) => items
+                .iter()
+                .fold(wanted, |wanted, c| c.sources_wanted(wanted)),
+            Compiled::Not(inner) => inner.sources_wanted(wanted),
         }
     }
 

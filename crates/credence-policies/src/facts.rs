@@ -314,14 +314,36 @@ impl Observed {
     }
 }
 
-/// Whether a fact computation builds the lists of source events.
+/// The built-in facts whose lists of source events a computation builds,
+/// by catalogue position. Values are always computed; a fact outside the
+/// set gets an empty source list (and so may any fact computed from no
+/// source). What a rule's untraced check reads is values alone; a trace
+/// needs the sources of the facts its conditions name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SourcesWanted {
-    /// Every fact with its sources: what decisions are traced with.
-    Yes,
-    /// Values only, every source list empty: enough to tell which rule
-    /// fires.
-    No,
+pub(crate) struct SourcesWanted(u64);
+
+const _: () = assert!(FACTS.len() <= 64, "SourcesWanted holds a bit per fact");
+
+impl SourcesWanted {
+    /// Every fact's sources.
+    pub(crate) const ALL: SourcesWanted = SourcesWanted(u64::MAX);
+    /// No sources at all.
+    pub(crate) const NONE: SourcesWanted = SourcesWanted(0);
+
+    /// This set and the fact at catalogue position `index`.
+    pub(crate) fn with(self, index: usize) -> SourcesWanted {
+        SourcesWanted(self.0 | 1 << index)
+    }
+
+    /// True when the set is empty.
+    pub(crate) fn is_none(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether the sources of any of the facts at `indexes` are wanted.
+    fn any(self, indexes: &[usize]) -> bool {
+        indexes.iter().any(|&i| self.0 & (1 << i) != 0)
+    }
 }
 
 /// Settings of fact computation that a policy chooses.
@@ -623,7 +645,7 @@ impl Facts {
         calendar: &BusinessCalendar,
         config: &FactsConfig,
     ) -> Result<Facts, PolicyError> {
-        Self::compute_with(account, now, calendar, config, SourcesWanted::Yes)
+        Self::compute_with(account, now, calendar, config, SourcesWanted::ALL)
     }
 
     /// [`Facts::compute`], with or without the facts' sources. Without
@@ -637,7 +659,58 @@ impl Facts {
         config: &FactsConfig,
         wanted: SourcesWanted,
     ) -> Result<Facts, PolicyError> {
-        let keep = wanted == SourcesWanted::Yes;
+        // Which intermediate lists of sources are needed: each feeds the
+        // facts named here.
+        let debt_facts = [
+            fact!("debt"),
+            fact!("open_receivables"),
+            fact!("exposure"),
+            fact!("limit_usage_percent"),
+            fact!("over_credit_limit"),
+        ];
+        let overdue_facts = [
+            fact!("overdue_debt"),
+            fact!("overdue_receivables"),
+            fact!("payment_orders_cover_overdue"),
+        ];
+        let bucket_facts = [
+            fact!("overdue_1_7"),
+            fact!("overdue_8_30"),
+            fact!("overdue_31_60"),
+            fact!("overdue_61_90"),
+            fact!("overdue_over_90"),
+        ];
+        let keep_debt = wanted.any(&debt_facts);
+        let keep_overdue = wanted.any(&overdue_facts);
+        let keep_receivables = keep_debt
+            || keep_overdue
+            || wanted.any(&bucket_facts)
+            || wanted.any(&[
+                fact!("max_days_past_due"),
+                fact!("max_business_days_past_due"),
+            ]);
+        let keep_exposure = wanted.any(&debt_facts[2..]);
+        let keep_terms_in_limit = wanted.any(&[
+            fact!("credit_limit"),
+            fact!("limit_usage_percent"),
+            fact!("over_credit_limit"),
+        ]);
+        let keep_pending = wanted.any(&[
+            fact!("pending_payment_orders"),
+            fact!("pending_payment_orders_amount"),
+            fact!("payment_orders_cover_overdue"),
+        ]);
+        let keep_behaviour = wanted.any(&[
+            fact!("paid_receivables"),
+            fact!("average_days_late"),
+            fact!("on_time_ratio"),
+        ]);
+        let keep_terms = wanted.any(&[
+            fact!("deferral_days"),
+            fact!("deferral_kind"),
+            fact!("service_level"),
+            fact!("base_discount_percent"),
+        ]);
         let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
         if let Some(last) = account.last_recorded_at() {
             if last > now {
@@ -658,7 +731,7 @@ impl Facts {
                 due_date: r.due_date,
                 days_past_due: r.days_past_due(today),
                 business_days_past_due: calendar.business_days_past_due(r.due_date, today),
-                sources: if keep {
+                sources: if keep_receivables {
                     receivable_sources(r)
                 } else {
                     Vec::new()
@@ -675,7 +748,7 @@ impl Facts {
         let mut max_dpd = (0_i64, None);
         let mut max_bdpd = (0_u32, None);
         for r in &receivables {
-            if keep {
+            if keep_debt {
                 push_unique(&mut debt_sources, r.sources.iter().copied());
             }
             if !r.is_overdue() {
@@ -691,8 +764,10 @@ impl Facts {
                 _ => 4,
             };
             buckets[bucket] = buckets[bucket].saturating_add(r.open.amount());
-            if keep {
+            if keep_overdue {
                 push_unique(&mut overdue_sources, r.sources.iter().copied());
+            }
+            if wanted.any(&[bucket_facts[bucket]]) {
                 push_unique(&mut bucket_sources[bucket], r.sources.iter().copied());
             }
             if r.days_past_due > max_dpd.0 {
@@ -710,14 +785,8 @@ impl Facts {
             fact!("overdue_debt"),
             Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone()),
         );
-        let names = [
-            fact!("overdue_1_7"),
-            fact!("overdue_8_30"),
-            fact!("overdue_31_60"),
-            fact!("overdue_61_90"),
-            fact!("overdue_over_90"),
-        ];
-        for ((index, amount), sources) in names.into_iter().zip(buckets).zip(bucket_sources) {
+        for ((index, amount), sources) in bucket_facts.into_iter().zip(buckets).zip(bucket_sources)
+        {
             values.set(
                 index,
                 Observed::new(FactValue::Money(money(amount)), sources),
@@ -738,7 +807,7 @@ impl Facts {
         // Exposure and the credit limit.
         let exposure = account.exposure();
         let mut exposure_sources = Vec::new();
-        if keep {
+        if keep_exposure {
             // Room for the debt's sources and a few open orders.
             exposure_sources.reserve_exact(debt_sources.len() + 4);
             exposure_sources.extend_from_slice(&debt_sources);
@@ -759,7 +828,7 @@ impl Facts {
             exposure,
             exposure_sources,
             profile.terms.credit_limit,
-            keep.then_some(profile.terms_source),
+            keep_terms_in_limit.then_some(profile.terms_source),
         );
         values.set(
             fact!("credit_balance"),
@@ -776,14 +845,14 @@ impl Facts {
             if payment_order_expired(po, today) {
                 if po.expected_by > lookback_start {
                     expired.0 += 1;
-                    if keep {
+                    if wanted.any(&[fact!("expired_payment_orders")]) {
                         expired.1.push(po.source);
                     }
                 }
             } else if po.status == PaymentOrderStatus::Pending {
                 pending.0 += 1;
                 pending.1 = pending.1.saturating_add(po.amount);
-                if keep {
+                if keep_pending {
                     pending.2.push(po.source);
                 }
             }
@@ -816,20 +885,20 @@ impl Facts {
             if promise_broken(p, today) {
                 if recent {
                     broken.0 += 1;
-                    if keep {
+                    if wanted.any(&[fact!("promises_broken")]) {
                         broken.1.push(p.source);
                     }
                 }
             } else if p.status == PromiseStatus::Kept {
                 if recent {
                     kept.0 += 1;
-                    if keep {
+                    if wanted.any(&[fact!("promises_kept")]) {
                         kept.1.push(p.source);
                     }
                 }
             } else if p.status == PromiseStatus::Pending {
                 promised.0 += 1;
-                if keep {
+                if wanted.any(&[fact!("promises_pending")]) {
                     promised.1.push(p.source);
                 }
             }
@@ -855,7 +924,7 @@ impl Facts {
                 .unwrap_or(0)
         };
         let mut behaviour_sources = Vec::new();
-        for r in closed.iter().filter(|_| keep) {
+        for r in closed.iter().filter(|_| keep_behaviour) {
             // As `receivable_sources`, without a vector per receivable.
             push_unique(
                 &mut behaviour_sources,
@@ -891,7 +960,7 @@ impl Facts {
                 int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
                 closed
                     .first()
-                    .filter(|_| keep)
+                    .filter(|_| wanted.any(&[fact!("recent_days_late")]))
                     .map(|r| receivable_sources(r))
                     .unwrap_or_default(),
             ),
@@ -899,7 +968,10 @@ impl Facts {
 
         // Terms and tags.
         let terms = &profile.terms;
-        let terms_source: Vec<EventId> = keep.then_some(profile.terms_source).into_iter().collect();
+        let terms_source: Vec<EventId> = keep_terms
+            .then_some(profile.terms_source)
+            .into_iter()
+            .collect();
         values.set(
             fact!("deferral_days"),
             Observed::new(int(terms.deferral.days), terms_source.clone()),
@@ -967,7 +1039,7 @@ impl Facts {
         calendar: &BusinessCalendar,
         config: &FactsConfig,
     ) -> Result<Facts, PolicyError> {
-        Self::for_order_with(account, order, now, calendar, config, SourcesWanted::Yes)
+        Self::for_order_with(account, order, now, calendar, config, SourcesWanted::ALL)
     }
 
     /// [`Facts::for_order`], with or without sources (see
@@ -980,14 +1052,23 @@ impl Facts {
         config: &FactsConfig,
         wanted: SourcesWanted,
     ) -> Result<Facts, PolicyError> {
-        let keep = wanted == SourcesWanted::Yes;
+        let keep_order = wanted.any(&[
+            fact!("order_value"),
+            fact!("order_urgency"),
+            fact!("order_same_day"),
+        ]);
+        let keep_exposure = wanted.any(&[
+            fact!("exposure"),
+            fact!("limit_usage_percent"),
+            fact!("over_credit_limit"),
+        ]);
         let mut facts = Self::compute_with(account, now, calendar, config, wanted)?;
         let o = account
             .order(order)
             .ok_or_else(|| PolicyError::UnknownOrder(order.to_string()))?;
         let currency = account.currency();
         let value = Money::rounded(o.undelivered_value(currency.minor_units()), currency);
-        let source: Vec<EventId> = keep.then_some(o.source).into_iter().collect();
+        let source: Vec<EventId> = keep_order.then_some(o.source).into_iter().collect();
         if !o.is_accepted_open() && o.status == OrderStatus::Open {
             // A held order is out of the account's exposure; deciding on it
             // again counts it, as its first decision did.
@@ -996,7 +1077,7 @@ impl Facts {
                 .get("exposure")
                 .map(|e| e.sources.clone())
                 .unwrap_or_default();
-            if keep {
+            if keep_exposure {
                 push_unique(&mut sources, [o.source]);
             }
             let exposure = account.exposure().checked_add(&value)?;
@@ -1005,7 +1086,13 @@ impl Facts {
                 exposure,
                 sources,
                 profile.terms.credit_limit,
-                keep.then_some(profile.terms_source),
+                wanted
+                    .any(&[
+                        fact!("credit_limit"),
+                        fact!("limit_usage_percent"),
+                        fact!("over_credit_limit"),
+                    ])
+                    .then_some(profile.terms_source),
             );
         }
         facts.values.set(

@@ -60,8 +60,8 @@ pub fn decide_order(
     now: DateTime<Utc>,
     calendar: &BusinessCalendar,
 ) -> Result<OrderDecision, PolicyError> {
-    let facts = policy.order_facts(account, order, now, calendar)?;
-    let decision = policy.evaluate(&facts);
+    let decision = policy
+        .decide_with(|wanted| policy.facts_with(account, Some(order), now, calendar, wanted))?;
     let first = order_decision_id(order)?;
     let id = if account.has_decision(&first) {
         order_redecision_id(order, account.version().0)?

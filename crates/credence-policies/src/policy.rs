@@ -178,6 +178,9 @@ pub struct Policy {
     /// may read facts' sources to decide, so its policy is never evaluated
     /// on values-only facts.
     rust_rules: bool,
+    /// For each document rule, in order, the facts whose sources its trace
+    /// shows (meaningful while `rust_rules` is false).
+    rule_sources: Vec<SourcesWanted>,
     document: Value,
 }
 
@@ -420,6 +423,7 @@ impl Policy {
             ));
         }
         let mut rules: Vec<Arc<dyn Rule>> = Vec::new();
+        let mut rule_sources = Vec::new();
         let mut ids = BTreeSet::new();
         let last = rules_value.len() - 1;
         for (i, rule) in rules_value.iter().enumerate() {
@@ -476,12 +480,16 @@ impl Policy {
                 &then_path,
             )?;
             check_outcome(&then, &then_path)?;
-            rules.push(Arc::new(ParsedRule::new(JsonRule {
+            let rule = ParsedRule::new(JsonRule {
                 id,
                 description,
                 when,
                 then,
-            })));
+            });
+            rule_sources.push(rule.compiled.as_ref().map_or(SourcesWanted::NONE, |c| {
+                c.sources_wanted(SourcesWanted::NONE)
+            }));
+            rules.push(Arc::new(rule));
         }
         let mut policy = Policy {
             reference: PolicyRef {
@@ -495,6 +503,7 @@ impl Policy {
             reminders: header.reminders,
             providers,
             rust_rules: false,
+            rule_sources,
             document,
         };
         policy.rehash();
@@ -549,6 +558,7 @@ impl Policy {
         }
         check_outcome(rule.outcome(), &format!("{path}.then"))?;
         self.rules.insert(index, rule);
+        self.rule_sources.insert(index, SourcesWanted::ALL);
         self.rust_rules = true;
         self.rehash();
         Ok(self)
@@ -679,12 +689,49 @@ impl Policy {
 
     /// The rule that fires on `facts`: the first that holds.
     fn firing_rule(&self, facts: &Facts) -> &Arc<dyn Rule> {
+        &self.rules[self.firing_index(facts)]
+    }
+
+    /// The position of the rule that fires on `facts`.
+    fn firing_index(&self, facts: &Facts) -> usize {
         self.rules
             .iter()
-            .find(|r| r.holds(facts))
+            .position(|r| r.holds(facts))
             // Loading guarantees a catch-all last rule; a Rust rule cannot
             // be placed after it. Fall back to the last rule.
-            .unwrap_or(&self.rules[self.rules.len() - 1])
+            .unwrap_or(self.rules.len() - 1)
+    }
+
+    /// [`Policy::evaluate`] on the facts `facts_of` computes, asking it for
+    /// as few sources as the decision shows: when the policy decides on
+    /// values alone, the rule that fires is found on facts without sources,
+    /// and the facts are computed again with the sources of the facts its
+    /// conditions name (not at all for a rule without conditions). The
+    /// decision is the one [`Policy::evaluate`] takes on facts with every
+    /// source.
+    pub(crate) fn decide_with(
+        &self,
+        facts_of: impl Fn(SourcesWanted) -> Result<Facts, PolicyError>,
+    ) -> Result<Decision, PolicyError> {
+        if !self.decides_on_values() {
+            return Ok(self.evaluate(&facts_of(SourcesWanted::ALL)?));
+        }
+        let values = facts_of(SourcesWanted::NONE)?;
+        let wanted = self.rule_sources[self.firing_index(&values)];
+        let decision = if wanted.is_none() {
+            self.evaluate(&values)
+        } else {
+            self.evaluate(&facts_of(wanted)?)
+        };
+        debug_assert_eq!(
+            Some(&decision),
+            facts_of(SourcesWanted::ALL)
+                .ok()
+                .map(|facts| self.evaluate(&facts))
+                .as_ref(),
+            "a decision on the sources it shows is the decision on every source"
+        );
+        Ok(decision)
     }
 
     /// What [`Policy::evaluate`] would decide on `facts`, without tracing
