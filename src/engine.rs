@@ -651,7 +651,11 @@ impl Engine {
             let from = StreamVersion(all.len() as u64 + 1);
             let batch = self.store.read_stream(&stream, from, READ_BATCH)?;
             let done = batch.len() < READ_BATCH;
-            all.extend(batch);
+            if all.is_empty() {
+                all = batch;
+            } else {
+                all.extend(batch);
+            }
             if done {
                 return Ok(all);
             }
