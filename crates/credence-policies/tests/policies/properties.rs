@@ -161,6 +161,39 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// An order decision finds its rule on facts without sources and
+    /// computes only the sources its trace shows; the decision (rule,
+    /// outcome, interest, every traced condition with its observed value
+    /// and sources) is the one taken on facts with every source, for
+    /// whichever rule fires.
+    #[test]
+    fn order_decisions_equal_the_decision_on_every_source(history in histories()) {
+        let policy = Policy::default_policy();
+        let calendar = &history.calendar;
+        let mut rules = std::collections::BTreeSet::new();
+        for point in decision_points(&history.events) {
+            let Some(order) = &point.order else { continue };
+            let state = CustomerAccount::from_history(&history.events[..point.start]);
+            let decided = credence_policies::decide_order(
+                &policy, &state, order, point.evaluated_at, calendar,
+            )
+            .expect("decides");
+            let facts = policy
+                .order_facts(&state, order, point.evaluated_at, calendar)
+                .expect("facts");
+            let expected = policy.evaluate(&facts);
+            prop_assert_eq!(&decided.decision, &expected);
+            prop_assert_eq!(decided.event.explanation, expected.explanation());
+            rules.insert(expected.rule.clone());
+        }
+        // Every cycle places an order: never vacuous.
+        prop_assert!(!rules.is_empty());
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
     /// Decisions depend only on the past: evaluating at the time of any
