@@ -155,20 +155,23 @@ proptest! {
     }
 }
 
+/// The log of a portfolio of `customers`, always the same.
+fn portfolio_log(customers: usize) -> Vec<EventEnvelope> {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    strategy::portfolio(PortfolioConfig {
+        customers: customers..=customers,
+        ..PortfolioConfig::default()
+    })
+    .new_tree(&mut runner)
+    .expect("generates")
+    .current()
+    .log
+}
+
 #[test]
 fn the_candidate_changes_decisions_so_the_comparison_is_not_vacuous() {
-    let log = {
-        use proptest::strategy::ValueTree;
-        let mut runner = proptest::test_runner::TestRunner::deterministic();
-        strategy::portfolio(PortfolioConfig {
-            customers: 4..=4,
-            ..PortfolioConfig::default()
-        })
-        .new_tree(&mut runner)
-        .expect("generates")
-        .current()
-        .log
-    };
+    let log = portfolio_log(4);
     let store = store_of(&log);
     for candidate in [candidate(), stricter()] {
         let differences = engine_on(&store, 2)
@@ -181,18 +184,7 @@ fn the_candidate_changes_decisions_so_the_comparison_is_not_vacuous() {
 #[test]
 fn customers_are_the_streams_that_register_one() {
     use credence_events::{CustomerId, EventId, ManagerAssigned, ManagerId, NewEvent, StreamId};
-    let log = {
-        use proptest::strategy::ValueTree;
-        let mut runner = proptest::test_runner::TestRunner::deterministic();
-        strategy::portfolio(PortfolioConfig {
-            customers: 3..=3,
-            ..PortfolioConfig::default()
-        })
-        .new_tree(&mut runner)
-        .expect("generates")
-        .current()
-        .log
-    };
+    let log = portfolio_log(3);
     let store = store_of(&log);
     // A stream some other writer put in the same store: not a customer.
     let at = log[0].occurred_at;

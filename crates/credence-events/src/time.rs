@@ -223,6 +223,16 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
 
+    const WEEK: [WeekdayName; 7] = [
+        WeekdayName::Monday,
+        WeekdayName::Tuesday,
+        WeekdayName::Wednesday,
+        WeekdayName::Thursday,
+        WeekdayName::Friday,
+        WeekdayName::Saturday,
+        WeekdayName::Sunday,
+    ];
+
     /// Business days in `(from, to]`, counted one day at a time.
     fn business_days_by_definition(cal: &BusinessCalendar, from: NaiveDate, to: NaiveDate) -> u32 {
         let mut count = 0;
@@ -247,17 +257,8 @@ mod tests {
             let base = date(2024, 1, 1);
             let from = base + chrono::Duration::days(start);
             let to = from + chrono::Duration::days(span);
-            let names = [
-                WeekdayName::Monday,
-                WeekdayName::Tuesday,
-                WeekdayName::Wednesday,
-                WeekdayName::Thursday,
-                WeekdayName::Friday,
-                WeekdayName::Saturday,
-                WeekdayName::Sunday,
-            ];
             let cal = BusinessCalendar {
-                weekend: weekend.iter().map(|&d| names[d as usize]).collect(),
+                weekend: weekend.iter().map(|&d| WEEK[d as usize]).collect(),
                 holidays: holidays.iter().map(|&d| base + chrono::Duration::days(d)).collect(),
                 ..BusinessCalendar::default()
             };
@@ -324,17 +325,7 @@ mod tests {
     #[test]
     fn no_business_days_is_not_a_hang() {
         let cal = BusinessCalendar {
-            weekend: [
-                WeekdayName::Monday,
-                WeekdayName::Tuesday,
-                WeekdayName::Wednesday,
-                WeekdayName::Thursday,
-                WeekdayName::Friday,
-                WeekdayName::Saturday,
-                WeekdayName::Sunday,
-            ]
-            .into_iter()
-            .collect(),
+            weekend: WEEK.into_iter().collect(),
             ..BusinessCalendar::default()
         };
         assert_eq!(cal.add_business_days(date(2026, 1, 1), 1), None);
