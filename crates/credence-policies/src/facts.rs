@@ -15,6 +15,12 @@
 //! entities (bounded by a look-back window in the result, but the scan is
 //! linear in their number); see the crate docs for what a snapshot-indexed
 //! account would need to make that constant.
+//!
+//! Building the lists of source events costs more than the values. Within
+//! the crate a computation can leave out the sources of facts no trace will
+//! show: an order decision finds its rule on values alone, then computes
+//! the sources of the facts that rule names, and what-if compares outcomes
+//! on values alone. [`Facts::compute`] always builds every list.
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
