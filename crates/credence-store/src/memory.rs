@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
     reason = "the hashed maps are looked up, never iterated"
 )]
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use credence_events::{EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion};
 
 use crate::error::StoreError;
 use crate::store::{
-    AppendOutcome, AppendPlan, EventStore, ExpectedVersion, Snapshot, SnapshotKey, VerifyReport,
-    check_snapshot, plan_append,
+    AppendOutcome, AppendPlan, AppendSignal, EventStore, ExpectedVersion, Snapshot, SnapshotKey,
+    VerifyReport, check_snapshot, plan_append,
 };
 
 /// An [`EventStore`] held in memory.
@@ -25,7 +25,7 @@ use crate::store::{
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    appended: Condvar,
+    appended: AppendSignal,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -136,7 +136,7 @@ impl EventStore for MemoryStore {
         }
         let last = GlobalPosition(state.events.len() as u64);
         drop(state);
-        self.appended.notify_all();
+        self.appended.notify();
         Ok(AppendOutcome {
             stream_version: version,
             first_position: first,
@@ -231,13 +231,11 @@ impl EventStore for MemoryStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        Ok(crate::store::wait_for_head(
-            self.lock(),
-            &self.appended,
-            after,
-            timeout,
-            |state| GlobalPosition(state.events.len() as u64),
-        ))
+        Ok(self
+            .appended
+            .wait_for_head(self.lock(), after, timeout, |state| {
+                GlobalPosition(state.events.len() as u64)
+            }))
     }
 }
 

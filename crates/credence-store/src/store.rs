@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, MutexGuard};
 use std::time::{Duration, Instant};
 
 use credence_events::{EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId, StreamVersion};
@@ -327,28 +329,53 @@ pub(crate) fn deadline_after(timeout: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
-/// Waits on `appended` until `head(state)` passes `after` or `timeout`
-/// runs out, and returns the head then: the body of
-/// [`EventStore::wait_for_append`] for the backends that keep their head
-/// behind a mutex and signal appends on a condition variable.
-pub(crate) fn wait_for_head<T>(
-    mut state: std::sync::MutexGuard<'_, T>,
-    appended: &std::sync::Condvar,
-    after: GlobalPosition,
-    timeout: Duration,
-    head: impl Fn(&T) -> GlobalPosition,
-) -> GlobalPosition {
-    let deadline = deadline_after(timeout);
-    loop {
-        let current = head(&state);
-        let now = Instant::now();
-        if current > after || now >= deadline {
-            return current;
+/// How the backends that keep their head behind a mutex signal appends: a
+/// condition variable that is notified only when someone waits on it (a
+/// notification is a system call even with no waiter; an append with no
+/// subscriber waiting makes none).
+#[derive(Debug, Default)]
+pub(crate) struct AppendSignal {
+    condvar: Condvar,
+    /// Threads inside [`AppendSignal::wait_for_head`]'s wait, counted while
+    /// they hold the state's mutex.
+    waiters: AtomicUsize,
+}
+
+impl AppendSignal {
+    /// Wakes the waiters, if any. Call after the appended state is
+    /// published (its mutex released): a waiter counts itself under that
+    /// mutex before it waits, so an append that took the mutex after it
+    /// sees the count.
+    pub(crate) fn notify(&self) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.condvar.notify_all();
         }
-        state = appended
-            .wait_timeout(state, deadline - now)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+    }
+
+    /// Waits until `head(state)` passes `after` or `timeout` runs out, and
+    /// returns the head then: the body of [`EventStore::wait_for_append`].
+    pub(crate) fn wait_for_head<T>(
+        &self,
+        mut state: MutexGuard<'_, T>,
+        after: GlobalPosition,
+        timeout: Duration,
+        head: impl Fn(&T) -> GlobalPosition,
+    ) -> GlobalPosition {
+        let deadline = deadline_after(timeout);
+        loop {
+            let current = head(&state);
+            let now = Instant::now();
+            if current > after || now >= deadline {
+                return current;
+            }
+            self.waiters.fetch_add(1, Ordering::SeqCst);
+            state = self
+                .condvar
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.waiters.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -364,8 +391,6 @@ pub(crate) enum AppendPlan {
     AlreadyStored(AppendOutcome),
 }
 
-/// Validates an append against the stored state, shared by the memory and
-/// file backends. `lookup` finds a stored event by id.
 /// The first id that repeats within `events`, if any. A command's batch is a
 /// few events: those are compared pairwise, without allocating; larger
 /// batches go through a set.
@@ -381,6 +406,8 @@ fn repeated_id(events: &[NewEvent]) -> Option<EventId> {
     events.iter().find(|e| !seen.insert(e.id)).map(|e| e.id)
 }
 
+/// Validates an append against the stored state, shared by the memory and
+/// file backends. `lookup` finds a stored event by id.
 pub(crate) fn plan_append(
     stream: &StreamId,
     expected: ExpectedVersion,

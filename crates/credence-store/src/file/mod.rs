@@ -25,8 +25,8 @@ use credence_events::{EventEnvelope, EventId, GlobalPosition, NewEvent, StreamId
 
 use crate::error::StoreError;
 use crate::store::{
-    AppendOutcome, AppendPlan, EventStore, ExpectedVersion, Snapshot, SnapshotKey, VerifyReport,
-    check_snapshot, plan_append,
+    AppendOutcome, AppendPlan, AppendSignal, EventStore, ExpectedVersion, Snapshot, SnapshotKey,
+    VerifyReport, check_snapshot, plan_append,
 };
 use format::{RecordInput, SEGMENT_HEADER_LEN, decode_record, encode_record};
 
@@ -116,7 +116,7 @@ pub struct FileStore {
     queue: Mutex<Queue>,
     queue_changed: Condvar,
     head: Mutex<GlobalPosition>,
-    appended: Condvar,
+    appended: AppendSignal,
     snapshots: Mutex<SnapshotLog>,
     poisoned: Mutex<Option<String>>,
     recovery: RecoveryReport,
@@ -276,7 +276,7 @@ impl FileStore {
             queue: Mutex::new(Queue::default()),
             queue_changed: Condvar::new(),
             head: Mutex::new(head),
-            appended: Condvar::new(),
+            appended: AppendSignal::default(),
             snapshots: Mutex::new(snapshots.0),
             poisoned: Mutex::new(None),
             recovery,
@@ -518,7 +518,7 @@ impl FileStore {
         };
         drop(writer);
         *lock(&self.head) = head;
-        self.appended.notify_all();
+        self.appended.notify();
         for (t, outcome) in written.into_iter().chain(retried) {
             set(t, Ok(outcome));
         }
@@ -685,13 +685,9 @@ impl EventStore for FileStore {
         after: GlobalPosition,
         timeout: Duration,
     ) -> Result<GlobalPosition, StoreError> {
-        Ok(crate::store::wait_for_head(
-            lock(&self.head),
-            &self.appended,
-            after,
-            timeout,
-            |head| *head,
-        ))
+        Ok(self
+            .appended
+            .wait_for_head(lock(&self.head), after, timeout, |head| *head))
     }
 }
 
