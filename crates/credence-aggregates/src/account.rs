@@ -23,6 +23,7 @@
 //! so even a hand-made inconsistent event cannot make it panic.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use credence_events::{
@@ -151,6 +152,15 @@ impl Order {
     }
 }
 
+/// Pushes `value`, growing the capacity by one only: these vectors (the
+/// payments of a receivable, the receivables of a payment) mostly hold one
+/// or two elements for the account's whole life, where std's growth would
+/// reserve four.
+fn push_exact<T>(v: &mut Vec<T>, value: T) {
+    v.reserve_exact(1);
+    v.push(value);
+}
+
 /// `gross × (1 − discount)`, rounded half away from zero to `minor_units`.
 pub(crate) fn net_of_discount(gross: Decimal, discount: Rate, minor_units: u32) -> Decimal {
     let factor = Decimal::ONE - discount.as_fraction();
@@ -197,8 +207,9 @@ pub struct Receivable {
     pub source: EventId,
     /// The payment events that paid on it, in order.
     pub paid_by: Vec<EventId>,
-    /// The latest delay explanation for it.
-    pub explanation: Option<DelayExplanation>,
+    /// The latest delay explanation for it (boxed: most receivables have
+    /// none).
+    pub explanation: Option<Box<DelayExplanation>>,
 }
 
 impl Receivable {
@@ -320,7 +331,66 @@ pub struct Standing {
     /// The decision event that set the fulfilment mode.
     pub fulfilment_source: Option<EventId>,
     /// The decision events that set discount, markup and bonus.
-    pub adjustment_sources: BTreeMap<AdjustmentKind, EventId>,
+    pub adjustment_sources: AdjustmentSources,
+}
+
+/// The decision event that last set each price adjustment (discount,
+/// markup, bonus): a fixed slot per kind. Serializes as a map from kind to
+/// event, as the `BTreeMap` it replaces did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdjustmentSources([Option<EventId>; 3]);
+
+impl AdjustmentSources {
+    fn slot(kind: AdjustmentKind) -> usize {
+        match kind {
+            AdjustmentKind::Discount => 0,
+            AdjustmentKind::Markup => 1,
+            AdjustmentKind::Bonus => 2,
+        }
+    }
+
+    /// The event that last set `kind`, if any did.
+    pub fn get(&self, kind: AdjustmentKind) -> Option<EventId> {
+        self.0[Self::slot(kind)]
+    }
+
+    /// Records that `source` set `kind`.
+    pub fn set(&mut self, kind: AdjustmentKind, source: EventId) {
+        self.0[Self::slot(kind)] = Some(source);
+    }
+
+    /// Every kind set so far with its event, in the kinds' order.
+    pub fn iter(&self) -> impl Iterator<Item = (AdjustmentKind, EventId)> + '_ {
+        [
+            AdjustmentKind::Discount,
+            AdjustmentKind::Markup,
+            AdjustmentKind::Bonus,
+        ]
+        .into_iter()
+        .filter_map(|kind| self.get(kind).map(|source| (kind, source)))
+    }
+
+    /// True when no adjustment was set.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+}
+
+impl Serialize for AdjustmentSources {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for AdjustmentSources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<AdjustmentKind, EventId>::deserialize(deserializer)?;
+        let mut sources = Self::default();
+        for (kind, source) in map {
+            sources.set(kind, source);
+        }
+        Ok(sources)
+    }
 }
 
 /// A reminder's identity for the "never twice" rule: kind, recipient, level
@@ -343,9 +413,15 @@ pub struct ReminderKey {
 /// [`SharedMap`]s and [`SharedSet`]s, which a clone shares until one side
 /// changes. Serializes as it did with std's `BTreeMap`/`BTreeSet` (maps as
 /// maps, sets as sequences).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Small in place (an account is held by value in every customer map): the
+/// profile and the standing are boxed, and what few customers have (payment
+/// orders, promises, reminders, payments with credit left) sits behind one
+/// shared pointer, absent until first needed. The serialized form is the
+/// flat one of the earlier layout, so snapshots stay readable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerAccount {
-    pub(crate) profile: Option<Profile>,
+    pub(crate) profile: Option<Box<Profile>>,
     pub(crate) version: StreamVersion,
     pub(crate) last_recorded_at: Option<DateTime<Utc>>,
     pub(crate) orders: SharedMap<OrderId, Order>,
@@ -359,17 +435,157 @@ pub struct CustomerAccount {
     /// Orders with something still to deliver.
     pub(crate) open_orders: SharedSet<OrderId>,
     pub(crate) payments: SharedMap<PaymentId, Payment>,
+    pub(crate) decisions: SharedSet<DecisionId>,
+    /// What few customers have; `None` while all of it is empty.
+    pub(crate) rare: Option<Arc<Rare>>,
+    pub(crate) standing: Option<Box<Standing>>,
+    pub(crate) debt: Decimal,
+    pub(crate) undelivered: Decimal,
+    pub(crate) credit: Decimal,
+}
+
+/// The parts of an account that most customers never use, kept out of
+/// line so that they cost one pointer until first used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rare {
     /// Payments with credit left, oldest first.
     pub(crate) credit_queue: VecDeque<PaymentId>,
     pub(crate) payment_orders: SharedMap<PaymentOrderId, PaymentOrder>,
     pub(crate) promises: SharedMap<PromiseId, Promise>,
     pub(crate) reminders: SharedSet<ReminderId>,
     pub(crate) reminder_keys: SharedSet<ReminderKey>,
-    pub(crate) decisions: SharedSet<DecisionId>,
-    pub(crate) standing: Option<Standing>,
-    pub(crate) debt: Decimal,
-    pub(crate) undelivered: Decimal,
-    pub(crate) credit: Decimal,
+}
+
+impl Rare {
+    const EMPTY: Rare = Rare {
+        credit_queue: VecDeque::new(),
+        payment_orders: SharedMap::new(),
+        promises: SharedMap::new(),
+        reminders: SharedSet::new(),
+        reminder_keys: SharedSet::new(),
+    };
+
+    fn is_empty(&self) -> bool {
+        self.credit_queue.is_empty()
+            && self.payment_orders.is_empty()
+            && self.promises.is_empty()
+            && self.reminders.is_empty()
+            && self.reminder_keys.is_empty()
+    }
+}
+
+/// What an account without any rare part reads.
+static NO_RARE: Rare = Rare::EMPTY;
+
+/// The serialized form of [`CustomerAccount`]: the flat field list of the
+/// earlier in-memory layout, borrowed for writing.
+#[derive(Serialize)]
+struct AccountRef<'a> {
+    profile: &'a Option<Box<Profile>>,
+    version: StreamVersion,
+    last_recorded_at: Option<DateTime<Utc>>,
+    orders: &'a SharedMap<OrderId, Order>,
+    deliveries: &'a SharedSet<DeliveryId>,
+    receivables: &'a SharedMap<ReceivableId, Receivable>,
+    open_receivables: &'a SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    closed_receivables: &'a SharedSet<(NaiveDate, ReceivableId)>,
+    open_orders: &'a SharedSet<OrderId>,
+    payments: &'a SharedMap<PaymentId, Payment>,
+    credit_queue: &'a VecDeque<PaymentId>,
+    payment_orders: &'a SharedMap<PaymentOrderId, PaymentOrder>,
+    promises: &'a SharedMap<PromiseId, Promise>,
+    reminders: &'a SharedSet<ReminderId>,
+    reminder_keys: &'a SharedSet<ReminderKey>,
+    decisions: &'a SharedSet<DecisionId>,
+    standing: &'a Option<Box<Standing>>,
+    debt: Decimal,
+    undelivered: Decimal,
+    credit: Decimal,
+}
+
+/// The serialized form of [`CustomerAccount`], owned for reading.
+#[derive(Deserialize)]
+struct AccountOwned {
+    profile: Option<Box<Profile>>,
+    version: StreamVersion,
+    last_recorded_at: Option<DateTime<Utc>>,
+    orders: SharedMap<OrderId, Order>,
+    deliveries: SharedSet<DeliveryId>,
+    receivables: SharedMap<ReceivableId, Receivable>,
+    open_receivables: SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    closed_receivables: SharedSet<(NaiveDate, ReceivableId)>,
+    open_orders: SharedSet<OrderId>,
+    payments: SharedMap<PaymentId, Payment>,
+    credit_queue: VecDeque<PaymentId>,
+    payment_orders: SharedMap<PaymentOrderId, PaymentOrder>,
+    promises: SharedMap<PromiseId, Promise>,
+    reminders: SharedSet<ReminderId>,
+    reminder_keys: SharedSet<ReminderKey>,
+    decisions: SharedSet<DecisionId>,
+    standing: Option<Box<Standing>>,
+    debt: Decimal,
+    undelivered: Decimal,
+    credit: Decimal,
+}
+
+impl Serialize for CustomerAccount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let rare = self.rare();
+        AccountRef {
+            profile: &self.profile,
+            version: self.version,
+            last_recorded_at: self.last_recorded_at,
+            orders: &self.orders,
+            deliveries: &self.deliveries,
+            receivables: &self.receivables,
+            open_receivables: &self.open_receivables,
+            closed_receivables: &self.closed_receivables,
+            open_orders: &self.open_orders,
+            payments: &self.payments,
+            credit_queue: &rare.credit_queue,
+            payment_orders: &rare.payment_orders,
+            promises: &rare.promises,
+            reminders: &rare.reminders,
+            reminder_keys: &rare.reminder_keys,
+            decisions: &self.decisions,
+            standing: &self.standing,
+            debt: self.debt,
+            undelivered: self.undelivered,
+            credit: self.credit,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for CustomerAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let a = AccountOwned::deserialize(deserializer)?;
+        let rare = Rare {
+            credit_queue: a.credit_queue,
+            payment_orders: a.payment_orders,
+            promises: a.promises,
+            reminders: a.reminders,
+            reminder_keys: a.reminder_keys,
+        };
+        Ok(Self {
+            profile: a.profile,
+            version: a.version,
+            last_recorded_at: a.last_recorded_at,
+            orders: a.orders,
+            deliveries: a.deliveries,
+            receivables: a.receivables,
+            open_receivables: a.open_receivables,
+            closed_receivables: a.closed_receivables,
+            open_orders: a.open_orders,
+            payments: a.payments,
+            decisions: a.decisions,
+            rare: (!rare.is_empty()).then(|| Arc::new(rare)),
+            standing: a.standing,
+            debt: a.debt,
+            undelivered: a.undelivered,
+            credit: a.credit,
+        })
+    }
 }
 
 impl CustomerAccount {
@@ -391,7 +607,7 @@ impl CustomerAccount {
 
     /// The profile; `None` until the customer is registered.
     pub fn profile(&self) -> Option<&Profile> {
-        self.profile.as_ref()
+        self.profile.as_deref()
     }
 
     /// True once registered.
@@ -506,29 +722,41 @@ impl CustomerAccount {
 
     /// Every payment order, by id.
     pub fn payment_orders(&self) -> &SharedMap<PaymentOrderId, PaymentOrder> {
-        &self.payment_orders
+        &self.rare().payment_orders
     }
 
     /// Payment orders whose money has not arrived.
     pub fn pending_payment_orders(&self) -> impl Iterator<Item = &PaymentOrder> {
-        self.payment_orders
+        self.rare()
+            .payment_orders
             .values()
             .filter(|p| p.status == PaymentOrderStatus::Pending)
     }
 
     /// Every promise, by id.
     pub fn promises(&self) -> &SharedMap<PromiseId, Promise> {
-        &self.promises
+        &self.rare().promises
     }
 
     /// Whether a reminder with this key was already sent.
     pub fn reminder_sent(&self, key: &ReminderKey) -> bool {
-        self.reminder_keys.contains(key)
+        self.rare().reminder_keys.contains(key)
     }
 
     /// The standing set by policy decisions; `None` before the first one.
     pub fn standing(&self) -> Option<&Standing> {
-        self.standing.as_ref()
+        self.standing.as_deref()
+    }
+
+    /// The rarely used parts (empty ones when absent).
+    pub(crate) fn rare(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// The rarely used parts, for a change (created on first use, copied
+    /// if a clone shares them).
+    fn rare_mut(&mut self) -> &mut Rare {
+        Arc::make_mut(self.rare.get_or_insert_with(Default::default))
     }
 
     /// Whether a decision id was recorded.
@@ -591,7 +819,7 @@ impl CustomerAccount {
         if let Some(r) = self.receivables.get_mut(id) {
             let amount = amount.min(r.open);
             r.open -= amount;
-            r.paid_by.push(source);
+            push_exact(&mut r.paid_by, source);
             self.debt = self.debt.saturating_sub(amount);
             if r.open <= Decimal::ZERO {
                 r.closed_on = Some(on);
@@ -619,23 +847,25 @@ impl CustomerAccount {
     }
 
     fn standing_mut(&mut self) -> &mut Standing {
-        let terms = self.profile.as_ref().map(|p| p.terms.clone());
-        self.standing.get_or_insert_with(|| Standing {
-            priority: Priority::NORMAL,
-            fulfilment: FulfilmentMode::Full,
-            discount: terms.as_ref().map(|t| t.base_discount).unwrap_or_default(),
-            markup: terms.as_ref().map(|t| t.markup).unwrap_or_default(),
-            bonus: terms.as_ref().map(|t| t.bonus).unwrap_or_default(),
-            priority_source: None,
-            fulfilment_source: None,
-            adjustment_sources: BTreeMap::new(),
+        let terms = self.profile.as_ref().map(|p| &p.terms);
+        self.standing.get_or_insert_with(|| {
+            Box::new(Standing {
+                priority: Priority::NORMAL,
+                fulfilment: FulfilmentMode::Full,
+                discount: terms.map(|t| t.base_discount).unwrap_or_default(),
+                markup: terms.map(|t| t.markup).unwrap_or_default(),
+                bonus: terms.map(|t| t.bonus).unwrap_or_default(),
+                priority_source: None,
+                fulfilment_source: None,
+                adjustment_sources: AdjustmentSources::default(),
+            })
         })
     }
 
     fn apply_event(&mut self, id: EventId, occurred_at: DateTime<Utc>, event: &Event) {
         match event {
             Event::CustomerRegistered(e) => {
-                self.profile = Some(Profile {
+                self.profile = Some(Box::new(Profile {
                     customer: e.customer.clone(),
                     name: e.name.clone(),
                     manager: e.manager.clone(),
@@ -643,7 +873,7 @@ impl CustomerAccount {
                     tags: e.tags.clone(),
                     terms: e.terms.clone(),
                     terms_source: id,
-                });
+                }));
             }
             Event::TermsChanged(e) => {
                 if let Some(p) = self.profile.as_mut() {
@@ -735,10 +965,12 @@ impl CustomerAccount {
                     if let Some(p) = self.payments.get_mut(&applied.payment) {
                         let amount = amount.min(p.credit_left);
                         p.credit_left -= amount;
-                        p.allocations.push((e.receivable.clone(), amount));
+                        push_exact(&mut p.allocations, (e.receivable.clone(), amount));
                         credit_source = p.source;
                         if p.credit_left.is_zero() {
-                            self.credit_queue.retain(|q| q != &applied.payment);
+                            self.rare_mut()
+                                .credit_queue
+                                .retain(|q| q != &applied.payment);
                         }
                         self.credit = self.credit.saturating_sub(amount);
                     }
@@ -752,7 +984,7 @@ impl CustomerAccount {
                 let credit_left = e.unallocated.amount().max(Decimal::ZERO);
                 self.credit = self.credit.saturating_add(credit_left);
                 if credit_left > Decimal::ZERO {
-                    self.credit_queue.push_back(e.payment.clone());
+                    self.rare_mut().credit_queue.push_back(e.payment.clone());
                 }
                 self.payments.insert(
                     e.payment.clone(),
@@ -772,14 +1004,18 @@ impl CustomerAccount {
                     },
                 );
                 let pending: Vec<PromiseId> = self
+                    .rare()
                     .promises
                     .values()
                     .filter(|p| p.status == PromiseStatus::Pending)
                     .map(|p| p.id.clone())
                     .collect();
-                for id in &pending {
-                    if let Some(promise) = self.promises.get_mut(id) {
-                        promise.paid = promise.paid.saturating_add(e.amount.amount());
+                if !pending.is_empty() {
+                    let promises = &mut self.rare_mut().promises;
+                    for id in &pending {
+                        if let Some(promise) = promises.get_mut(id) {
+                            promise.paid = promise.paid.saturating_add(e.amount.amount());
+                        }
                     }
                 }
             }
@@ -792,11 +1028,13 @@ impl CustomerAccount {
                     let removed = e.credit_removed.amount().min(p.credit_left);
                     p.credit_left -= removed;
                     self.credit = self.credit.saturating_sub(removed);
-                    self.credit_queue.retain(|q| q != &e.payment);
+                    if self.rare().credit_queue.contains(&e.payment) {
+                        self.rare_mut().credit_queue.retain(|q| q != &e.payment);
+                    }
                 }
             }
             Event::PaymentOrderReceived(e) => {
-                self.payment_orders.insert(
+                self.rare_mut().payment_orders.insert(
                     e.payment_order.clone(),
                     PaymentOrder {
                         id: e.payment_order.clone(),
@@ -810,24 +1048,25 @@ impl CustomerAccount {
                 );
             }
             Event::PaymentOrderCleared(e) => {
-                if let Some(po) = self.payment_orders.get_mut(&e.payment_order) {
+                if let Some(po) = self.rare_mut().payment_orders.get_mut(&e.payment_order) {
                     po.status = PaymentOrderStatus::Cleared;
                 }
             }
             Event::PaymentOrderExpired(e) => {
-                if let Some(po) = self.payment_orders.get_mut(&e.payment_order) {
+                if let Some(po) = self.rare_mut().payment_orders.get_mut(&e.payment_order) {
                     po.status = PaymentOrderStatus::Expired;
                 }
             }
             Event::ReminderSent(e) => {
-                self.reminders.insert(e.reminder.clone());
+                let rare = self.rare_mut();
+                rare.reminders.insert(e.reminder.clone());
                 let keys: Vec<Option<ReceivableId>> = if e.receivables.is_empty() {
                     vec![None]
                 } else {
                     e.receivables.iter().cloned().map(Some).collect()
                 };
                 for receivable in keys {
-                    self.reminder_keys.insert(ReminderKey {
+                    rare.reminder_keys.insert(ReminderKey {
                         kind: e.kind,
                         recipient: e.recipient,
                         level: e.level,
@@ -845,12 +1084,12 @@ impl CustomerAccount {
                 };
                 for r in &e.receivables {
                     if let Some(r) = self.receivables.get_mut(r) {
-                        r.explanation = Some(explanation.clone());
+                        r.explanation = Some(Box::new(explanation.clone()));
                     }
                 }
             }
             Event::PromiseToPayMade(e) => {
-                self.promises.insert(
+                self.rare_mut().promises.insert(
                     e.promise.clone(),
                     Promise {
                         id: e.promise.clone(),
@@ -864,12 +1103,12 @@ impl CustomerAccount {
                 );
             }
             Event::PromiseToPayKept(e) => {
-                if let Some(p) = self.promises.get_mut(&e.promise) {
+                if let Some(p) = self.rare_mut().promises.get_mut(&e.promise) {
                     p.status = PromiseStatus::Kept;
                 }
             }
             Event::PromiseToPayBroken(e) => {
-                if let Some(p) = self.promises.get_mut(&e.promise) {
+                if let Some(p) = self.rare_mut().promises.get_mut(&e.promise) {
                     p.status = PromiseStatus::Broken;
                 }
             }
@@ -901,7 +1140,7 @@ impl CustomerAccount {
                     AdjustmentKind::Markup => standing.markup = e.to,
                     AdjustmentKind::Bonus => standing.bonus = e.to,
                 }
-                standing.adjustment_sources.insert(e.adjustment, id);
+                standing.adjustment_sources.set(e.adjustment, id);
             }
             Event::PriorityChanged(e) => {
                 self.decisions.insert(e.decision.clone());

@@ -49,8 +49,9 @@ pub mod shared;
 pub mod testing;
 
 pub use account::{
-    CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus, Payment, PaymentOrder,
-    PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable, ReminderKey, Standing,
+    AdjustmentSources, CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus,
+    Payment, PaymentOrder, PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable,
+    ReminderKey, Standing,
 };
 pub use command::{
     AssignManager, CancelOrder, ChangeTerms, CheckDeadlines, Command, ExplainDelay, PlaceOrder,
