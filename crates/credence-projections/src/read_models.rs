@@ -155,10 +155,10 @@ impl Projections {
             all.promises.kept += b.promises.kept;
             all.promises.broken += b.promises.broken;
             for (days, n) in &b.days_late {
-                *all.days_late.entry(*days).or_default() += n;
+                all.days_late.add(*days, *n);
             }
             for (days, n) in &b.days_to_pay {
-                *all.days_to_pay.entry(*days).or_default() += n;
+                all.days_to_pay.add(*days, *n);
             }
             for (reason, n) in &b.delay_reasons {
                 *all.delay_reasons.entry(reason.clone()).or_default() += n;
