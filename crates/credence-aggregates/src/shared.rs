@@ -138,9 +138,9 @@ fn capacity_for(n: usize) -> usize {
 
 /// A node of exactly `N` slots: the used ones from `entries` (at most `N`),
 /// the rest spare.
-fn sized<E, const N: usize>(
+fn sized<E, I: Iterator<Item = E>, const N: usize>(
     branch: Option<Box<Children<E>>>,
-    entries: &mut dyn Iterator<Item = E>,
+    entries: &mut I,
 ) -> Arc<Node<E>> {
     let node: Arc<Node<E, [Option<E>; N]>> = Arc::new(Node {
         branch,
@@ -156,16 +156,16 @@ fn build<E>(
     branch: Option<Box<Children<E>>>,
     mut entries: impl Iterator<Item = E>,
 ) -> Arc<Node<E>> {
-    let entries: &mut dyn Iterator<Item = E> = &mut entries;
+    let entries = &mut entries;
     let node = match capacity_for(capacity) {
-        1 => sized::<E, 1>(branch, entries),
-        2 => sized::<E, 2>(branch, entries),
-        3 => sized::<E, 3>(branch, entries),
-        4 => sized::<E, 4>(branch, entries),
-        6 => sized::<E, 6>(branch, entries),
-        8 => sized::<E, 8>(branch, entries),
-        12 => sized::<E, 12>(branch, entries),
-        _ => sized::<E, MAX>(branch, entries),
+        1 => sized::<E, _, 1>(branch, entries),
+        2 => sized::<E, _, 2>(branch, entries),
+        3 => sized::<E, _, 3>(branch, entries),
+        4 => sized::<E, _, 4>(branch, entries),
+        6 => sized::<E, _, 6>(branch, entries),
+        8 => sized::<E, _, 8>(branch, entries),
+        12 => sized::<E, _, 12>(branch, entries),
+        _ => sized::<E, _, MAX>(branch, entries),
     };
     debug_assert!(entries.next().is_none(), "more entries than slots");
     node
@@ -222,55 +222,86 @@ impl<E: Entry> Node<E> {
 }
 
 /// The node for a change: copied first when a clone shares it.
+#[inline]
 fn node_mut<E: Clone>(node: &mut Arc<Node<E>>) -> &mut Node<E> {
-    if Arc::get_mut(node).is_none() {
-        let copy = build(
-            node.slots.len(),
-            node.branch.clone(),
-            node.slots.iter().map_while(Option::clone),
-        );
-        *node = copy;
+    // No `Weak` to a node is ever made, and holding `&mut` to this `Arc`
+    // no one can clone it now: a count of one means `get_mut` succeeds (a
+    // clone dropped meanwhile elsewhere only costs a needless copy). One
+    // atomic read instead of a second `get_mut` on the hot path.
+    if Arc::strong_count(node) != 1 {
+        copy_node(node);
     }
     Arc::get_mut(node).expect("unique after the copy")
 }
 
-/// Takes the first `len` slots' entries with `entry` put at `at`.
-fn take_with<E>(slots: &mut [Option<E>], at: usize, entry: E) -> impl Iterator<Item = E> + '_ {
-    let (head, tail) = slots.split_at_mut(at);
-    head.iter_mut()
-        .map_while(Option::take)
-        .chain(std::iter::once(entry))
-        .chain(tail.iter_mut().map_while(Option::take))
+/// Replaces a shared node by a copy of its own.
+#[cold]
+#[inline(never)]
+fn copy_node<E: Clone>(node: &mut Arc<Node<E>>) {
+    let copy = build(
+        node.slots.len(),
+        node.branch.clone(),
+        node.slots.iter().map_while(Option::clone),
+    );
+    *node = copy;
 }
 
-/// Puts `entry` at `at` among the `len` used slots of `node` (unique),
-/// making room when they are all used: a larger node, or a split when the
-/// node is full. Returns the split.
-fn put<E: Entry>(node: &mut Arc<Node<E>>, len: usize, at: usize, entry: E) -> Split<E> {
-    let n = node_mut(node);
-    if len < n.slots.len() {
-        n.slots[len] = Some(entry);
-        n.slots[at..=len].rotate_right(1);
-        return None;
+/// Puts `entry` at `at` among the used slots, moving the later ones up by
+/// one. When every slot was used, the one that no longer fits (the
+/// largest) is returned.
+fn shift_in<E>(slots: &mut [Option<E>], at: usize, entry: E) -> Option<E> {
+    let mut carry = entry;
+    for slot in &mut slots[at..] {
+        // A spare slot takes the carried entry and ends the move.
+        carry = slot.replace(carry)?;
     }
-    if len < MAX {
-        let branch = n.branch.take();
-        let grown = build(len + 1, branch, take_with(&mut n.slots, at, entry));
+    Some(carry)
+}
+
+/// Takes the entry at `at` out of the used slots, moving the later ones
+/// down by one.
+fn shift_out<E>(slots: &mut [Option<E>], at: usize) -> Option<E> {
+    let removed = slots[at].take();
+    for j in at + 1..slots.len() {
+        let Some(next) = slots[j].take() else { break };
+        slots[j - 1] = Some(next);
+    }
+    removed
+}
+
+/// Every entry of `slots`, taken out in order, then `last`.
+fn take_all<E>(slots: &mut [Option<E>], last: E) -> impl Iterator<Item = E> + '_ {
+    slots
+        .iter_mut()
+        .map_while(Option::take)
+        .chain(std::iter::once(last))
+}
+
+/// Puts `entry` at `at` in the leaf `node`, making room when its slots are
+/// all used: a larger node, or a split when the node is full. Returns the
+/// split.
+fn put<E: Entry>(node: &mut Arc<Node<E>>, at: usize, entry: E) -> Split<E> {
+    let n = node_mut(node);
+    let capacity = n.slots.len();
+    if at == MAX {
+        // Appending to a full leaf (ascending keys): it stays as it is.
+        // The tree is no longer small: the nodes a split makes have room
+        // for `MAX` at once, so that they fill without being rebuilt at
+        // each step.
+        return Some((entry.clone(), build(MAX, None, std::iter::once(entry))));
+    }
+    let last = shift_in(&mut n.slots, at, entry)?;
+    if capacity < MAX {
+        let grown = build(capacity + 1, None, take_all(&mut n.slots, last));
         *node = grown;
         return None;
     }
-    // Full: `MAX + 1` entries in two nodes. Appending at the end (ascending
-    // keys) leaves this one as it is, full.
-    if at == MAX {
-        return Some((entry.clone(), build(1, None, std::iter::once(entry))));
-    }
-    let keep = MAX / 2;
-    let branch = n.branch.take();
-    let mut all = take_with(&mut n.slots, at, entry);
-    let left = build(keep, branch, all.by_ref().take(keep));
+    // `MAX + 1` entries: half of them stay, the rest go to a new sibling.
+    let mut all = take_all(&mut n.slots, last);
+    let left = build(MAX, None, all.by_ref().take(MAX / 2));
     let mut rest = all.peekable();
     let sep = rest.peek().cloned().expect("a right half");
-    let right = build(MAX + 1 - keep, None, rest);
+    let right = build(MAX, None, rest);
     *node = left;
     Some((sep, right))
 }
@@ -293,10 +324,7 @@ fn insert_node<E: Entry>(
                 (slot.replace(entry), None)
             }
             Ok(_) => (Some(entry), None),
-            Err(i) => {
-                let len = node.used();
-                (None, put(node, len, i, entry))
-            }
+            Err(i) => (None, put(node, i, entry)),
         };
     }
     let i = node.child_index(entry.key());
@@ -317,23 +345,23 @@ fn insert_node<E: Entry>(
             .reserve_exact(capacity.min((MAX + 1).saturating_sub(len)).max(1));
     }
     children.nodes.insert(i + 1, right);
-    if children.nodes.len() <= MAX {
-        // At most `MAX - 1` separators: a free slot.
-        let seps = n.used();
-        n.slots[seps] = Some(sep);
-        n.slots[i..=seps].rotate_right(1);
+    let full = children.nodes.len() > MAX;
+    // At most `MAX` separators for `MAX + 1` children: it fits.
+    let overflow = shift_in(&mut n.slots, i, sep);
+    debug_assert!(overflow.is_none(), "a branch holds MAX separators");
+    if !full {
         return (old, None);
     }
-    // `MAX + 1` children: split them, with their `MAX` separators (the
-    // slots and `sep`), around the separator promoted to the parent.
+    // `MAX + 1` children: split them, with their `MAX` separators, around
+    // the separator promoted to the parent.
+    let children = n.branch.as_mut().expect("a branch");
     let at = if i + 1 == MAX { MAX } else { MAX / 2 };
     let right_nodes = children.nodes.split_off(at);
-    let total = children.len;
     let right_len: usize = right_nodes.iter().map(|c| c.len()).sum();
-    children.len = total - right_len;
+    children.len -= right_len;
     children.nodes.shrink_to_fit();
     let left_children = n.branch.take();
-    let mut seps = take_with(&mut n.slots, i, sep);
+    let mut seps = n.slots.iter_mut().map_while(Option::take);
     let left = build(MAX, left_children, seps.by_ref().take(at - 1));
     let promoted = seps.next().expect("a promoted separator");
     let right = build(
@@ -356,11 +384,7 @@ where
 {
     if node.branch.is_none() {
         let i = node.search(key).ok()?;
-        let len = node.used();
-        let n = node_mut(node);
-        let removed = n.slots[i].take();
-        n.slots[i..len].rotate_left(1);
-        return removed;
+        return shift_out(&mut node_mut(node).slots, i);
     }
     let i = node.child_index(key);
     let n = node_mut(node);
@@ -369,11 +393,8 @@ where
     children.len -= 1;
     if children.nodes[i].is_empty() {
         children.nodes.remove(i);
-        let seps = n.used();
-        if seps > 0 {
-            let at = i.saturating_sub(1);
-            n.slots[at] = None;
-            n.slots[at..seps].rotate_left(1);
+        if n.slots[0].is_some() {
+            shift_out(&mut n.slots, i.saturating_sub(1));
         }
     }
     Some(removed)
