@@ -35,6 +35,7 @@ use credence_events::{
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::few::Few;
 use crate::shared::{SharedMap, SharedSet};
 
 /// Who the customer is and the contract it has.
@@ -152,15 +153,6 @@ impl Order {
     }
 }
 
-/// Pushes `value`, growing the capacity by one only: these vectors (the
-/// payments of a receivable, the receivables of a payment) mostly hold one
-/// or two elements for the account's whole life, where std's growth would
-/// reserve four.
-fn push_exact<T>(v: &mut Vec<T>, value: T) {
-    v.reserve_exact(1);
-    v.push(value);
-}
-
 /// `gross × (1 − discount)`, rounded half away from zero to `minor_units`.
 pub(crate) fn net_of_discount(gross: Decimal, discount: Rate, minor_units: u32) -> Decimal {
     let factor = Decimal::ONE - discount.as_fraction();
@@ -205,8 +197,9 @@ pub struct Receivable {
     pub closed_on: Option<NaiveDate>,
     /// The delivery event.
     pub source: EventId,
-    /// The payment events that paid on it, in order.
-    pub paid_by: Vec<EventId>,
+    /// The payment events that paid on it, in order (mostly one: kept in
+    /// place).
+    pub paid_by: Few<EventId>,
     /// The latest delay explanation for it (boxed: most receivables have
     /// none).
     pub explanation: Option<Box<DelayExplanation>>,
@@ -241,8 +234,9 @@ pub struct Payment {
     /// Its value date.
     pub received_on: NaiveDate,
     /// Every receivable it paid on, directly or through credit balance, and
-    /// how much. A reversal reopens exactly these.
-    pub allocations: Vec<(ReceivableId, Decimal)>,
+    /// how much. A reversal reopens exactly these. Mostly one: kept in
+    /// place.
+    pub allocations: Few<(ReceivableId, Decimal)>,
     /// Credit balance from this payment not yet used.
     pub credit_left: Decimal,
     /// True once reversed.
@@ -819,7 +813,7 @@ impl CustomerAccount {
         if let Some(r) = self.receivables.get_mut(id) {
             let amount = amount.min(r.open);
             r.open -= amount;
-            push_exact(&mut r.paid_by, source);
+            r.paid_by.push(source);
             self.debt = self.debt.saturating_sub(amount);
             if r.open <= Decimal::ZERO {
                 r.closed_on = Some(on);
@@ -939,7 +933,7 @@ impl CustomerAccount {
                     due_date: e.due_date,
                     closed_on: None,
                     source: id,
-                    paid_by: Vec::new(),
+                    paid_by: Few::new(),
                     explanation: None,
                 };
                 self.debt = self.debt.saturating_add(receivable.open);
@@ -965,7 +959,7 @@ impl CustomerAccount {
                     if let Some(p) = self.payments.get_mut(&applied.payment) {
                         let amount = amount.min(p.credit_left);
                         p.credit_left -= amount;
-                        push_exact(&mut p.allocations, (e.receivable.clone(), amount));
+                        p.allocations.push((e.receivable.clone(), amount));
                         credit_source = p.source;
                         if p.credit_left.is_zero() {
                             self.rare_mut()

@@ -44,6 +44,7 @@
 mod account;
 mod command;
 mod decide;
+pub mod few;
 mod rejection;
 pub mod shared;
 pub mod testing;
@@ -58,5 +59,6 @@ pub use command::{
     PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer,
     RequestedLine, ReversePayment, SendReminder,
 };
+pub use few::Few;
 pub use rejection::Rejection;
 pub use shared::{SharedMap, SharedSet};
