@@ -269,12 +269,16 @@ fn shift_out<E>(slots: &mut [Option<E>], at: usize) -> Option<E> {
     removed
 }
 
-/// Every entry of `slots`, taken out in order, then `last`.
+/// Every entry of the full `slots`, taken out in order, then `last`.
 fn take_all<E>(slots: &mut [Option<E>], last: E) -> impl Iterator<Item = E> + '_ {
+    take_full(slots).chain(std::iter::once(last))
+}
+
+/// Every entry of the full `slots`, taken out in order.
+fn take_full<E>(slots: &mut [Option<E>]) -> impl Iterator<Item = E> + '_ {
     slots
         .iter_mut()
-        .map_while(Option::take)
-        .chain(std::iter::once(last))
+        .map(|slot| slot.take().expect("a full node"))
 }
 
 /// Puts `entry` at `at` in the leaf `node`, making room when its slots are
@@ -361,7 +365,8 @@ fn insert_node<E: Entry>(
     children.len -= right_len;
     children.nodes.shrink_to_fit();
     let left_children = n.branch.take();
-    let mut seps = n.slots.iter_mut().map_while(Option::take);
+    // `MAX` separators: the slots are full.
+    let mut seps = take_full(&mut n.slots);
     let left = build(MAX, left_children, seps.by_ref().take(at - 1));
     let promoted = seps.next().expect("a promoted separator");
     let right = build(
