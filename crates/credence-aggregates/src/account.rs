@@ -11,11 +11,21 @@
 //! What grows with the customer's history (orders, deliveries, receivables,
 //! payments, payment orders, promises, reminders, decisions and the indexes
 //! over them) is kept in persistent B-trees ([`SharedMap`], [`SharedSet`]):
-//! cloning an account is O(1) in its history (the small rest — profile,
-//! standing, the payments with unused credit — is copied), and a clone
-//! shares every node with its original until one of them changes, when only
-//! the changed path is copied. That is what lets the as-of index keep a
-//! snapshot every few events at the cost of what changed in between.
+//! cloning an account is O(1) in its history (the small rest — the boxed
+//! profile and standing — is copied; the rarely used parts, payment
+//! orders, promises, reminders and the payments with unused credit, sit
+//! behind one shared pointer), and a clone shares every node with its
+//! original until one of them changes, when only the changed path is
+//! copied. That is what lets the as-of index keep a snapshot every few
+//! events at the cost of what changed in between.
+//!
+//! An account is small in place (224 bytes; it is held by value in every
+//! customer map) and its items are compact: a receivable's delay
+//! explanation is boxed, a receivable's payments and a payment's
+//! allocations keep a single element in place ([`Few`]). Accounts of
+//! about 11 events (3 orders, 3 deliveries, 3 payments) held by value in a
+//! `BTreeMap` take 3.2 kB of heap each, the map included, in 21 blocks
+//! (`cargo bench --bench queries`, `memory_state`).
 //!
 //! `apply` never fails and never decides: it trusts that events were produced
 //! by [`decide`](CustomerAccount::decide) and only records them. Amounts are
