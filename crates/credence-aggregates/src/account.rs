@@ -441,7 +441,7 @@ pub struct CustomerAccount {
     pub(crate) payments: SharedMap<PaymentId, Payment>,
     pub(crate) decisions: SharedSet<DecisionId>,
     /// What few customers have; `None` while all of it is empty.
-    pub(crate) rare: Option<Arc<Rare>>,
+    pub(crate) rare: RarePart,
     pub(crate) standing: Option<Box<Standing>>,
     pub(crate) debt: Decimal,
     pub(crate) undelivered: Decimal,
@@ -477,6 +477,46 @@ impl Rare {
             && self.reminder_keys.is_empty()
     }
 }
+
+/// The rarely used parts of an account, absent until first needed. Equal
+/// by content: absent and empty are the same (an account that used them
+/// and emptied them again equals its JSON copy).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RarePart(Option<Arc<Rare>>);
+
+impl RarePart {
+    /// Holds `rare`, or nothing when it is empty.
+    fn new(rare: Rare) -> Self {
+        Self((!rare.is_empty()).then(|| Arc::new(rare)))
+    }
+
+    fn get(&self) -> &Rare {
+        self.0.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// For a change: created on first use, copied if a clone shares it.
+    fn get_mut(&mut self) -> &mut Rare {
+        Arc::make_mut(self.0.get_or_insert_with(Default::default))
+    }
+
+    /// Drops the parts once all of them are empty again.
+    fn tidy(&mut self) {
+        if self.get().is_empty() {
+            self.0 = None;
+        }
+    }
+}
+
+impl PartialEq for RarePart {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => true,
+            _ => self.get() == other.get(),
+        }
+    }
+}
+
+impl Eq for RarePart {}
 
 /// What an account without any rare part reads.
 static NO_RARE: Rare = Rare::EMPTY;
@@ -583,7 +623,7 @@ impl<'de> Deserialize<'de> for CustomerAccount {
             open_orders: a.open_orders,
             payments: a.payments,
             decisions: a.decisions,
-            rare: (!rare.is_empty()).then(|| Arc::new(rare)),
+            rare: RarePart::new(rare),
             standing: a.standing,
             debt: a.debt,
             undelivered: a.undelivered,
@@ -754,13 +794,13 @@ impl CustomerAccount {
 
     /// The rarely used parts (empty ones when absent).
     pub(crate) fn rare(&self) -> &Rare {
-        self.rare.as_deref().unwrap_or(&NO_RARE)
+        self.rare.get()
     }
 
     /// The rarely used parts, for a change (created on first use, copied
     /// if a clone shares them).
     fn rare_mut(&mut self) -> &mut Rare {
-        Arc::make_mut(self.rare.get_or_insert_with(Default::default))
+        self.rare.get_mut()
     }
 
     /// Whether a decision id was recorded.
@@ -975,6 +1015,7 @@ impl CustomerAccount {
                             self.rare_mut()
                                 .credit_queue
                                 .retain(|q| q != &applied.payment);
+                            self.rare.tidy();
                         }
                         self.credit = self.credit.saturating_sub(amount);
                     }
@@ -1034,6 +1075,7 @@ impl CustomerAccount {
                     self.credit = self.credit.saturating_sub(removed);
                     if self.rare().credit_queue.contains(&e.payment) {
                         self.rare_mut().credit_queue.retain(|q| q != &e.payment);
+                        self.rare.tidy();
                     }
                 }
             }

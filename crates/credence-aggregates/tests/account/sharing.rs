@@ -171,3 +171,33 @@ fn the_serialized_form_keeps_the_flat_layout_and_round_trips() {
     let back: CustomerAccount = serde_json::from_value(json).unwrap();
     assert_eq!(back, plain);
 }
+
+/// Credit from an overpayment, then used up by the next delivery: the
+/// account that used its rarely used parts and emptied them again equals
+/// its JSON copy and the same history folded anew.
+#[test]
+fn an_account_whose_rare_parts_emptied_again_equals_its_copy() {
+    let events = given([])
+        .at(at(2026, 11, 2))
+        .and_then(register())
+        .and_then(place("O1", &[("toner", 2, "10")]))
+        .and_then(deliver("D1", "O1", &[("toner", 2)]))
+        .and_then(pay("P1", "30"))
+        .and_then(place("O2", &[("toner", 3, "10")]))
+        .and_then(deliver("D2", "O2", &[("toner", 3)]))
+        .history()
+        .to_vec();
+    let (before, _) = events.split_at(4);
+    assert!(
+        CustomerAccount::from_history(before)
+            .credit_balance()
+            .amount()
+            > rust_decimal::Decimal::ZERO
+    );
+    let account = CustomerAccount::from_history(&events);
+    assert!(account.credit_balance().amount().is_zero());
+    let back: CustomerAccount =
+        serde_json::from_str(&serde_json::to_string(&account).unwrap()).unwrap();
+    assert_eq!(back, account);
+    assert_eq!(account, back);
+}
