@@ -253,7 +253,7 @@ impl CustomerAccount {
         // oldest credit first.
         let mut left = amount.amount();
         let mut credit_applied = Vec::new();
-        for payment in &self.credit_queue {
+        for payment in &self.rare().credit_queue {
             if left <= Decimal::ZERO {
                 break;
             }
@@ -294,6 +294,7 @@ impl CustomerAccount {
         let mut events = Vec::new();
         if let Some(po) = &c.payment_order {
             let order = self
+                .rare()
                 .payment_orders
                 .get(po)
                 .ok_or_else(|| Rejection::UnknownPaymentOrder(po.clone()))?;
@@ -359,7 +360,7 @@ impl CustomerAccount {
         }
         // Promises: a pending promise whose date passed before this money is
         // broken; one whose amount is now reached is kept.
-        for promise in self.promises.values() {
+        for promise in self.rare().promises.values() {
             if promise.status != PromiseStatus::Pending {
                 continue;
             }
@@ -412,7 +413,7 @@ impl CustomerAccount {
         c: &ReceivePaymentOrder,
         ctx: &Ctx<'_>,
     ) -> Decided {
-        if self.payment_orders.contains_key(&c.payment_order) {
+        if self.rare().payment_orders.contains_key(&c.payment_order) {
             return Err(duplicate("payment order", &c.payment_order));
         }
         check_amount("amount", &c.amount, profile)?;
@@ -492,7 +493,7 @@ impl CustomerAccount {
     }
 
     fn promise_to_pay(&self, profile: &Profile, c: &PromiseToPay, ctx: &Ctx<'_>) -> Decided {
-        if self.promises.contains_key(&c.promise) {
+        if self.rare().promises.contains_key(&c.promise) {
             return Err(duplicate("promise", &c.promise));
         }
         check_amount("amount", &c.amount, profile)?;
@@ -510,7 +511,7 @@ impl CustomerAccount {
     }
 
     fn send_reminder(&self, c: &SendReminder) -> Decided {
-        if self.reminders.contains(&c.reminder) {
+        if self.rare().reminders.contains(&c.reminder) {
             return Err(duplicate("reminder", &c.reminder));
         }
         if c.message.trim().is_empty() {
@@ -526,7 +527,7 @@ impl CustomerAccount {
                 level: c.level,
                 receivable: Some(r.clone()),
             };
-            if self.reminder_keys.contains(&key) {
+            if self.rare().reminder_keys.contains(&key) {
                 return Err(Rejection::ReminderAlreadySent {
                     kind: format!("{:?}", c.kind),
                     level: c.level,
@@ -560,7 +561,8 @@ impl CustomerAccount {
             })
             .collect();
         events.extend(
-            self.promises
+            self.rare()
+                .promises
                 .values()
                 .filter(|p| p.status == PromiseStatus::Pending && p.promised_date < today)
                 .map(|p| {

@@ -44,18 +44,21 @@
 mod account;
 mod command;
 mod decide;
+pub mod few;
 mod rejection;
 pub mod shared;
 pub mod testing;
 
 pub use account::{
-    CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus, Payment, PaymentOrder,
-    PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable, ReminderKey, Standing,
+    AdjustmentSources, CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus,
+    Payment, PaymentOrder, PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable,
+    ReminderKey, Standing,
 };
 pub use command::{
     AssignManager, CancelOrder, ChangeTerms, CheckDeadlines, Command, ExplainDelay, PlaceOrder,
     PromiseToPay, ReceivePayment, ReceivePaymentOrder, RecordDelivery, RegisterCustomer,
     RequestedLine, ReversePayment, SendReminder,
 };
+pub use few::Few;
 pub use rejection::Rejection;
 pub use shared::{SharedMap, SharedSet};

@@ -6,22 +6,23 @@
 //!
 //! * **Clone is O(1)**: one reference count. A clone and its original share
 //!   every node until one of them changes.
-//! * **A change copies only its path** (copy-on-write with
-//!   [`Arc::make_mut`]): at most one node of at most 16 slots per level,
-//!   O(log n). A map keeps each key in the node and its value behind its
-//!   own `Arc`: a search compares keys without following a pointer per
-//!   comparison (the keys here are small inline ids), copying a node copies
-//!   keys and pointers, never values, and changing a value copies that value
-//!   alone. A set keeps its elements (small ids) in the nodes. A node owned
-//!   by one map alone is changed in place, so a map that is never cloned
-//!   pays no copying at all.
-//! * **Small maps stay small**: an empty map allocates nothing; a node's
-//!   slots are a `Vec` that starts at four pointer-sized slots (a branch's
-//!   children) or one larger slot (a map's key and value pointer, a set's
-//!   id) and doubles. With 24-byte keys and 200-byte values a map of one
-//!   entry requests about 300 bytes (std `BTreeMap`: 2,480, an 11-slot
-//!   node), of 16 entries about 4 kB (std: 7,536); a set of one 24-byte id
-//!   88 (std `BTreeSet`: 280), of 16 ids 448 (std: 936).
+//! * **A change copies only its path** (copy-on-write): at most one node
+//!   of at most 16 slots per level, O(log n). A map keeps each key in the
+//!   node and its value behind its own `Arc`: a search compares keys
+//!   without following a pointer per comparison (the keys here are small
+//!   inline ids), copying a node copies keys and pointers, never values,
+//!   and changing a value copies that value alone. A set keeps its elements
+//!   (small ids) in the nodes. A node owned by one map alone is changed in
+//!   place, so a map that is never cloned pays no copying at all.
+//! * **Small maps stay small**: an empty map allocates nothing and is two
+//!   words; a node is one allocation, its reference counts, a one-word
+//!   header (a branch's children, boxed apart) and its slots, with room
+//!   for 1, 2, 3, 4, 6, 8, 12 or 16 entries (it grows by those steps, and
+//!   spare slots are `None`, so a search needs no length). With 24-byte
+//!   keys and 200-byte values a map of one entry requests 272 bytes in two
+//!   allocations (node 56, value 216; std `BTreeMap`: 2,480, an 11-slot
+//!   node), of 16 entries 3,992 (std: 7,536); a set of one 24-byte id 48
+//!   bytes (std `BTreeSet`: 280), of 16 ids 408 (std: 936).
 //!
 //! Their read API mirrors std's `BTreeMap` / `BTreeSet` (`get`, `iter`,
 //! `keys`, `values`, `range`, double-ended iteration, `len`, indexing…), and
@@ -35,6 +36,7 @@
 //! [`CustomerAccount`]: crate::CustomerAccount
 
 use std::borrow::Borrow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
@@ -94,62 +96,218 @@ impl<T: Ord + Clone> Entry for Elem<T> {
     }
 }
 
-#[derive(Clone)]
-enum Node<E> {
-    Leaf(Vec<E>),
-    Branch(Branch<E>),
+/// A node: a header and its slots in one allocation behind an [`Arc`]. A
+/// leaf's slots hold its entries; a branch's hold its separators, and its
+/// children hang off the header. Used slots come first (`Some`), spare
+/// capacity after (`None`), so a search treats `None` as larger than any
+/// key and needs no length field.
+struct Node<E, S: ?Sized = [Option<E>]> {
+    /// A branch's children; `None` for a leaf.
+    branch: Option<Box<Children<E>>>,
+    slots: S,
 }
 
-#[derive(Clone)]
-struct Branch<E> {
-    /// `seps[i]` (by its key): a lower bound of every key of
-    /// `children[i + 1]` and an upper bound (exclusive) of every key of
-    /// `children[..=i]`.
-    seps: Vec<E>,
-    children: Vec<Arc<Node<E>>>,
+/// A branch's children and the number of entries below it.
+struct Children<E> {
+    /// Entries in the subtree.
+    len: usize,
+    /// `slots[i]` (by its key): a lower bound of every key of
+    /// `nodes[i + 1]` and an upper bound (exclusive) of every key of
+    /// `nodes[..=i]`.
+    nodes: Vec<Arc<Node<E>>>,
 }
 
-impl<E> Node<E> {
-    fn is_empty(&self) -> bool {
-        match self {
-            Node::Leaf(entries) => entries.is_empty(),
-            Node::Branch(branch) => branch.children.is_empty(),
+impl<E: Clone> Clone for Children<E> {
+    fn clone(&self) -> Self {
+        Self {
+            len: self.len,
+            nodes: self.nodes.clone(),
         }
     }
 }
 
-/// The first capacity of a node's `Vec`: four pointer-sized slots (a
-/// branch's children), one larger element (a map's key and value pointer, a
-/// set's id).
-fn first_capacity<T>() -> usize {
-    if std::mem::size_of::<T>() <= std::mem::size_of::<usize>() {
-        4
-    } else {
-        1
+/// The slot capacities a node is made with: small steps while small (most
+/// of an account's maps hold a handful of entries for the customer's whole
+/// life), never more than [`MAX`].
+const CAPACITIES: [usize; 8] = [1, 2, 3, 4, 6, 8, 12, 16];
+
+/// The smallest capacity that holds `n` slots.
+fn capacity_for(n: usize) -> usize {
+    CAPACITIES.into_iter().find(|&c| c >= n).unwrap_or(MAX)
+}
+
+/// A node of exactly `N` slots: the used ones from `entries` (at most `N`),
+/// the rest spare.
+fn sized<E, I: Iterator<Item = E>, const N: usize>(
+    branch: Option<Box<Children<E>>>,
+    entries: &mut I,
+) -> Arc<Node<E>> {
+    let node: Arc<Node<E, [Option<E>; N]>> = Arc::new(Node {
+        branch,
+        slots: std::array::from_fn(|_| entries.next()),
+    });
+    node
+}
+
+/// A node with room for `capacity` slots (rounded up to one of
+/// [`CAPACITIES`]) holding `entries`, which must not be more.
+fn build<E>(
+    capacity: usize,
+    branch: Option<Box<Children<E>>>,
+    mut entries: impl Iterator<Item = E>,
+) -> Arc<Node<E>> {
+    let entries = &mut entries;
+    let node = match capacity_for(capacity) {
+        1 => sized::<E, _, 1>(branch, entries),
+        2 => sized::<E, _, 2>(branch, entries),
+        3 => sized::<E, _, 3>(branch, entries),
+        4 => sized::<E, _, 4>(branch, entries),
+        6 => sized::<E, _, 6>(branch, entries),
+        8 => sized::<E, _, 8>(branch, entries),
+        12 => sized::<E, _, 12>(branch, entries),
+        _ => sized::<E, _, MAX>(branch, entries),
+    };
+    debug_assert!(entries.next().is_none(), "more entries than slots");
+    node
+}
+
+impl<E> Node<E> {
+    /// The used slots.
+    fn used(&self) -> usize {
+        self.slots.partition_point(Option::is_some)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.slots.first().is_none_or(Option::is_none)
+            && self.branch.as_ref().is_none_or(|b| b.nodes.is_empty())
+    }
+
+    /// Entries in the subtree.
+    fn len(&self) -> usize {
+        match &self.branch {
+            None => self.used(),
+            Some(children) => children.len,
+        }
+    }
+
+    /// The used slots as entries (hot paths index them: every used slot is
+    /// `Some`).
+    fn entry(&self, i: usize) -> &E {
+        self.slots[i].as_ref().expect("a used slot")
     }
 }
 
-/// Makes room for one more element, doubling the capacity from
-/// [`first_capacity`] (std's `Vec` starts at four whatever the size) and
-/// never beyond `MAX + 1`.
-fn grow<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        let extra = if v.capacity() == 0 {
-            first_capacity::<T>()
-        } else {
-            v.capacity().min((MAX + 1).saturating_sub(v.len()).max(1))
-        };
-        v.reserve_exact(extra);
+impl<E: Entry> Node<E> {
+    /// Where `key` is among the used slots (as `binary_search`).
+    fn search<Q>(&self, key: &Q) -> Result<usize, usize>
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.slots.binary_search_by(|s| match s {
+            Some(e) => e.key().borrow().cmp(key),
+            None => Ordering::Greater,
+        })
+    }
+
+    /// The child of a branch where `key` belongs.
+    fn child_index<Q>(&self, key: &Q) -> usize
+    where
+        E::Key: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.slots
+            .partition_point(|s| s.as_ref().is_some_and(|s| s.key().borrow() <= key))
     }
 }
 
-/// The child of `branch` where `key` belongs.
-fn child_index<E: Entry, Q>(branch: &Branch<E>, key: &Q) -> usize
-where
-    E::Key: Borrow<Q>,
-    Q: Ord + ?Sized,
-{
-    branch.seps.partition_point(|s| s.key().borrow() <= key)
+/// The node for a change: copied first when a clone shares it.
+#[inline]
+fn node_mut<E: Clone>(node: &mut Arc<Node<E>>) -> &mut Node<E> {
+    // No `Weak` to a node is ever made, and holding `&mut` to this `Arc`
+    // no one can clone it now: a count of one means `get_mut` succeeds (a
+    // clone dropped meanwhile elsewhere only costs a needless copy). One
+    // atomic read instead of a second `get_mut` on the hot path.
+    if Arc::strong_count(node) != 1 {
+        copy_node(node);
+    }
+    Arc::get_mut(node).expect("unique after the copy")
+}
+
+/// Replaces a shared node by a copy of its own.
+#[cold]
+#[inline(never)]
+fn copy_node<E: Clone>(node: &mut Arc<Node<E>>) {
+    let copy = build(
+        node.slots.len(),
+        node.branch.clone(),
+        node.slots.iter().map_while(Option::clone),
+    );
+    *node = copy;
+}
+
+/// Puts `entry` at `at` among the used slots, moving the later ones up by
+/// one. When every slot was used, the one that no longer fits (the
+/// largest) is returned.
+fn shift_in<E>(slots: &mut [Option<E>], at: usize, entry: E) -> Option<E> {
+    let mut carry = entry;
+    for slot in &mut slots[at..] {
+        // A spare slot takes the carried entry and ends the move.
+        carry = slot.replace(carry)?;
+    }
+    Some(carry)
+}
+
+/// Takes the entry at `at` out of the used slots, moving the later ones
+/// down by one.
+fn shift_out<E>(slots: &mut [Option<E>], at: usize) -> Option<E> {
+    let removed = slots[at].take();
+    for j in at + 1..slots.len() {
+        let Some(next) = slots[j].take() else { break };
+        slots[j - 1] = Some(next);
+    }
+    removed
+}
+
+/// Every entry of the full `slots`, taken out in order, then `last`.
+fn take_all<E>(slots: &mut [Option<E>], last: E) -> impl Iterator<Item = E> + '_ {
+    take_full(slots).chain(std::iter::once(last))
+}
+
+/// Every entry of the full `slots`, taken out in order.
+fn take_full<E>(slots: &mut [Option<E>]) -> impl Iterator<Item = E> + '_ {
+    slots
+        .iter_mut()
+        .map(|slot| slot.take().expect("a full node"))
+}
+
+/// Puts `entry` at `at` in the leaf `node`, making room when its slots are
+/// all used: a larger node, or a split when the node is full. Returns the
+/// split.
+fn put<E: Entry>(node: &mut Arc<Node<E>>, at: usize, entry: E) -> Split<E> {
+    let n = node_mut(node);
+    let capacity = n.slots.len();
+    if at == MAX {
+        // Appending to a full leaf (ascending keys): it stays as it is.
+        // The tree is no longer small: the nodes a split makes have room
+        // for `MAX` at once, so that they fill without being rebuilt at
+        // each step.
+        return Some((entry.clone(), build(MAX, None, std::iter::once(entry))));
+    }
+    let last = shift_in(&mut n.slots, at, entry)?;
+    if capacity < MAX {
+        let grown = build(capacity + 1, None, take_all(&mut n.slots, last));
+        *node = grown;
+        return None;
+    }
+    // `MAX + 1` entries: half of them stay, the rest go to a new sibling.
+    let mut all = take_all(&mut n.slots, last);
+    let left = build(MAX, None, all.by_ref().take(MAX / 2));
+    let mut rest = all.peekable();
+    let sep = rest.peek().cloned().expect("a right half");
+    let right = build(MAX, None, rest);
+    *node = left;
+    Some((sep, right))
 }
 
 /// Where a node split: the first entry of the new right sibling and the node.
@@ -163,57 +321,64 @@ fn insert_node<E: Entry>(
     entry: E,
     replace: bool,
 ) -> (Option<E>, Split<E>) {
-    match Arc::make_mut(node) {
-        Node::Leaf(entries) => match entries.binary_search_by(|e| e.key().cmp(entry.key())) {
-            Ok(i) if replace => (Some(std::mem::replace(&mut entries[i], entry)), None),
+    if node.branch.is_none() {
+        return match node.search(entry.key()) {
+            Ok(i) if replace => {
+                let slot = &mut node_mut(node).slots[i];
+                (slot.replace(entry), None)
+            }
             Ok(_) => (Some(entry), None),
-            Err(i) => {
-                grow(entries);
-                entries.insert(i, entry);
-                if entries.len() <= MAX {
-                    return (None, None);
-                }
-                // Appending at the end (ascending keys) leaves full nodes.
-                let at = if i == MAX { MAX } else { entries.len() / 2 };
-                let right = entries.split_off(at);
-                if at != MAX {
-                    entries.shrink_to_fit();
-                }
-                let sep = right[0].clone();
-                (None, Some((sep, Arc::new(Node::Leaf(right)))))
-            }
-        },
-        Node::Branch(branch) => {
-            let i = child_index(branch, entry.key());
-            let (old, split) = insert_node(&mut branch.children[i], entry, replace);
-            let Some((sep, right)) = split else {
-                return (old, None);
-            };
-            grow(&mut branch.seps);
-            grow(&mut branch.children);
-            branch.seps.insert(i, sep);
-            branch.children.insert(i + 1, right);
-            if branch.children.len() <= MAX {
-                return (old, None);
-            }
-            let at = if i + 1 == MAX {
-                MAX
-            } else {
-                branch.children.len() / 2
-            };
-            let children = branch.children.split_off(at);
-            let mut seps = branch.seps.split_off(at - 1);
-            let promoted = seps.remove(0);
-            if at != MAX {
-                branch.children.shrink_to_fit();
-                branch.seps.shrink_to_fit();
-            }
-            (
-                old,
-                Some((promoted, Arc::new(Node::Branch(Branch { seps, children })))),
-            )
-        }
+            Err(i) => (None, put(node, i, entry)),
+        };
     }
+    let i = node.child_index(entry.key());
+    let n = node_mut(node);
+    let children = n.branch.as_mut().expect("a branch");
+    let (old, split) = insert_node(&mut children.nodes[i], entry, replace);
+    if old.is_none() {
+        children.len += 1;
+    }
+    let Some((sep, right)) = split else {
+        return (old, None);
+    };
+    let (len, capacity) = (children.nodes.len(), children.nodes.capacity());
+    if len == capacity {
+        // Doubling, never beyond `MAX + 1`.
+        children
+            .nodes
+            .reserve_exact(capacity.min((MAX + 1).saturating_sub(len)).max(1));
+    }
+    children.nodes.insert(i + 1, right);
+    let full = children.nodes.len() > MAX;
+    // At most `MAX` separators for `MAX + 1` children: it fits.
+    let overflow = shift_in(&mut n.slots, i, sep);
+    debug_assert!(overflow.is_none(), "a branch holds MAX separators");
+    if !full {
+        return (old, None);
+    }
+    // `MAX + 1` children: split them, with their `MAX` separators, around
+    // the separator promoted to the parent.
+    let children = n.branch.as_mut().expect("a branch");
+    let at = if i + 1 == MAX { MAX } else { MAX / 2 };
+    let right_nodes = children.nodes.split_off(at);
+    let right_len: usize = right_nodes.iter().map(|c| c.len()).sum();
+    children.len -= right_len;
+    children.nodes.shrink_to_fit();
+    let left_children = n.branch.take();
+    // `MAX` separators: the slots are full.
+    let mut seps = take_full(&mut n.slots);
+    let left = build(MAX, left_children, seps.by_ref().take(at - 1));
+    let promoted = seps.next().expect("a promoted separator");
+    let right = build(
+        MAX,
+        Some(Box::new(Children {
+            len: right_len,
+            nodes: right_nodes,
+        })),
+        seps,
+    );
+    *node = left;
+    (old, Some((promoted, right)))
 }
 
 /// Removes the entry for `key`, if there, from the subtree.
@@ -222,36 +387,36 @@ where
     E::Key: Borrow<Q>,
     Q: Ord + ?Sized,
 {
-    match Arc::make_mut(node) {
-        Node::Leaf(entries) => {
-            let i = entries
-                .binary_search_by(|e| e.key().borrow().cmp(key))
-                .ok()?;
-            Some(entries.remove(i))
-        }
-        Node::Branch(branch) => {
-            let i = child_index(branch, key);
-            let removed = remove_node(&mut branch.children[i], key);
-            if branch.children[i].is_empty() {
-                branch.children.remove(i);
-                if !branch.seps.is_empty() {
-                    branch.seps.remove(i.saturating_sub(1));
-                }
-            }
-            removed
+    if node.branch.is_none() {
+        let i = node.search(key).ok()?;
+        return shift_out(&mut node_mut(node).slots, i);
+    }
+    let i = node.child_index(key);
+    let n = node_mut(node);
+    let children = n.branch.as_mut().expect("a branch");
+    let removed = remove_node(&mut children.nodes[i], key)?;
+    children.len -= 1;
+    if children.nodes[i].is_empty() {
+        children.nodes.remove(i);
+        if n.slots[0].is_some() {
+            shift_out(&mut n.slots, i.saturating_sub(1));
         }
     }
+    Some(removed)
 }
 
 /// The B-tree both collections are made of.
 struct Tree<E> {
     root: Option<Arc<Node<E>>>,
-    len: usize,
 }
 
 impl<E> Tree<E> {
     const fn new() -> Self {
-        Self { root: None, len: 0 }
+        Self { root: None }
+    }
+
+    fn len(&self) -> usize {
+        self.root.as_ref().map_or(0, |root| root.len())
     }
 
     fn iter(&self) -> RawIter<'_, E> {
@@ -266,7 +431,7 @@ impl<E> Tree<E> {
                     front,
                     back,
                     done: false,
-                    remaining: Some(self.len),
+                    remaining: Some(root.len()),
                 }
             }
         }
@@ -289,14 +454,9 @@ impl<E: Entry> Tree<E> {
     {
         let mut node = self.root.as_deref()?;
         loop {
-            match node {
-                Node::Leaf(entries) => {
-                    return entries
-                        .binary_search_by(|e| e.key().borrow().cmp(key))
-                        .ok()
-                        .map(|i| &entries[i]);
-                }
-                Node::Branch(branch) => node = &branch.children[child_index(branch, key)],
+            match &node.branch {
+                None => return node.search(key).ok().map(|i| node.entry(i)),
+                Some(children) => node = &children.nodes[node.child_index(key)],
             }
         }
     }
@@ -308,42 +468,35 @@ impl<E: Entry> Tree<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let mut node = Arc::make_mut(self.root.as_mut()?);
+        let mut node = node_mut(self.root.as_mut()?);
         loop {
-            match node {
-                Node::Leaf(entries) => {
-                    let i = entries
-                        .binary_search_by(|e| e.key().borrow().cmp(key))
-                        .ok()?;
-                    return Some(&mut entries[i]);
-                }
-                Node::Branch(branch) => {
-                    let i = child_index(branch, key);
-                    node = Arc::make_mut(&mut branch.children[i]);
-                }
+            if node.branch.is_none() {
+                let i = node.search(key).ok()?;
+                return node.slots[i].as_mut();
             }
+            let i = node.child_index(key);
+            let children = node.branch.as_mut().expect("a branch");
+            node = node_mut(&mut children.nodes[i]);
         }
     }
 
     /// Inserts `entry`; see [`insert_node`] for `replace`.
     fn insert(&mut self, entry: E, replace: bool) -> Option<E> {
         let Some(root) = self.root.as_mut() else {
-            let mut entries = Vec::with_capacity(first_capacity::<E>());
-            entries.push(entry);
-            self.root = Some(Arc::new(Node::Leaf(entries)));
-            self.len = 1;
+            self.root = Some(build(1, None, std::iter::once(entry)));
             return None;
         };
         let (old, split) = insert_node(root, entry, replace);
         if let Some((sep, right)) = split {
             let left = self.root.take().expect("a root was there");
-            self.root = Some(Arc::new(Node::Branch(Branch {
-                seps: vec![sep],
-                children: vec![left, right],
-            })));
-        }
-        if old.is_none() {
-            self.len += 1;
+            let len = left.len() + right.len();
+            let mut nodes = Vec::with_capacity(4);
+            nodes.extend([left, right]);
+            self.root = Some(build(
+                MAX,
+                Some(Box::new(Children { len, nodes })),
+                std::iter::once(sep),
+            ));
         }
         old
     }
@@ -356,13 +509,15 @@ impl<E: Entry> Tree<E> {
         // A miss copies the shared nodes on its path: harmless, and cheaper
         // than searching twice on every hit.
         let removed = remove_node(self.root.as_mut()?, key)?;
-        self.len -= 1;
         // Drop an empty root; lift a branch's only child.
         loop {
             match self.root.as_deref() {
                 Some(node) if node.is_empty() => self.root = None,
-                Some(Node::Branch(branch)) if branch.children.len() == 1 => {
-                    self.root = Some(Arc::clone(&branch.children[0]));
+                Some(Node {
+                    branch: Some(children),
+                    ..
+                }) if children.nodes.len() == 1 => {
+                    self.root = Some(Arc::clone(&children.nodes[0]));
                 }
                 _ => break,
             }
@@ -397,7 +552,6 @@ impl<E> Clone for Tree<E> {
     fn clone(&self) -> Self {
         Self {
             root: self.root.clone(),
-            len: self.len,
         }
     }
 }
@@ -406,7 +560,8 @@ impl<E> Clone for Tree<E> {
 /// a leaf.
 struct Cursor<'a, E> {
     path: Vec<(&'a [Arc<Node<E>>], usize)>,
-    leaf: &'a [E],
+    /// The leaf's used slots.
+    leaf: &'a [Option<E>],
     at: usize,
 }
 
@@ -420,20 +575,24 @@ impl<'a, E> Cursor<'a, E> {
     }
 
     fn entry(&self) -> &'a E {
-        &self.leaf[self.at]
+        self.leaf[self.at].as_ref().expect("a used slot")
+    }
+
+    fn enter(&mut self, leaf: &'a Node<E>) {
+        self.leaf = &leaf.slots[..leaf.used()];
     }
 
     fn descend_first(&mut self, mut node: &'a Node<E>) {
         loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
+            match &node.branch {
+                None => {
+                    self.enter(node);
                     self.at = 0;
                     return;
                 }
-                Node::Branch(branch) => {
-                    self.path.push((&branch.children, 0));
-                    node = &branch.children[0];
+                Some(children) => {
+                    self.path.push((&children.nodes, 0));
+                    node = &children.nodes[0];
                 }
             }
         }
@@ -441,16 +600,16 @@ impl<'a, E> Cursor<'a, E> {
 
     fn descend_last(&mut self, mut node: &'a Node<E>) {
         loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
-                    self.at = entries.len().saturating_sub(1);
+            match &node.branch {
+                None => {
+                    self.enter(node);
+                    self.at = self.leaf.len().saturating_sub(1);
                     return;
                 }
-                Node::Branch(branch) => {
-                    let last = branch.children.len() - 1;
-                    self.path.push((&branch.children, last));
-                    node = &branch.children[last];
+                Some(children) => {
+                    let last = children.nodes.len() - 1;
+                    self.path.push((&children.nodes, last));
+                    node = &children.nodes[last];
                 }
             }
         }
@@ -491,22 +650,22 @@ impl<'a, E> Cursor<'a, E> {
 
 impl<'a, E: Entry> Cursor<'a, E> {
     /// Descends towards `key`, leaving the cursor in the leaf where it
-    /// belongs; returns that leaf.
-    fn descend_to<Q>(&mut self, mut node: &'a Node<E>, key: &Q) -> &'a [E]
+    /// belongs; returns that leaf's used slots.
+    fn descend_to<Q>(&mut self, mut node: &'a Node<E>, key: &Q) -> &'a [Option<E>]
     where
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
         loop {
-            match node {
-                Node::Leaf(entries) => {
-                    self.leaf = entries;
-                    return entries;
+            match &node.branch {
+                None => {
+                    self.enter(node);
+                    return self.leaf;
                 }
-                Node::Branch(branch) => {
-                    let i = child_index(branch, key);
-                    self.path.push((&branch.children, i));
-                    node = &branch.children[i];
+                Some(children) => {
+                    let i = node.child_index(key);
+                    self.path.push((&children.nodes, i));
+                    node = &children.nodes[i];
                 }
             }
         }
@@ -529,7 +688,7 @@ impl<'a, E: Entry> Cursor<'a, E> {
         };
         let leaf = cursor.descend_to(root, key);
         let at = leaf.partition_point(|e| {
-            let k = e.key().borrow();
+            let k = e.as_ref().expect("a used slot").key().borrow();
             if inclusive { k < key } else { k <= key }
         });
         if at < leaf.len() {
@@ -557,7 +716,7 @@ impl<'a, E: Entry> Cursor<'a, E> {
         };
         let leaf = cursor.descend_to(root, key);
         let at = leaf.partition_point(|e| {
-            let k = e.key().borrow();
+            let k = e.as_ref().expect("a used slot").key().borrow();
             if inclusive { k <= key } else { k < key }
         });
         if at > 0 {
@@ -647,12 +806,12 @@ impl<K, V> SharedMap<K, V> {
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.0.len
+        self.0.len()
     }
 
     /// True when the map has no entry.
     pub fn is_empty(&self) -> bool {
-        self.0.len == 0
+        self.0.len() == 0
     }
 
     /// Every entry in key order (double-ended).
@@ -963,12 +1122,12 @@ impl<T> SharedSet<T> {
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.0.len
+        self.0.len()
     }
 
     /// True when the set has no element.
     pub fn is_empty(&self) -> bool {
-        self.0.len == 0
+        self.0.len() == 0
     }
 
     /// Every element in order (double-ended).
@@ -1160,7 +1319,58 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{SharedMap, SharedSet};
+    use super::{CAPACITIES, Entry, MAX, Node, SharedMap, SharedSet, Tree};
+
+    /// Checks the layout invariants of every node of `tree`: used slots
+    /// first, keys strictly ascending within and across nodes (separators
+    /// bounding their children), slot counts among [`CAPACITIES`], a
+    /// branch's children one more than its separators and at most `MAX`,
+    /// no empty node below the root, entry counts that add up.
+    fn check_structure<E: Entry>(tree: &Tree<E>) {
+        fn walk<'a, E: Entry>(
+            node: &'a Node<E>,
+            lower: Option<&'a E::Key>,
+            upper: Option<&'a E::Key>,
+            is_root: bool,
+        ) -> usize {
+            let used = node.used();
+            assert!(
+                node.slots[used..].iter().all(Option::is_none),
+                "a gap in the slots"
+            );
+            assert!(CAPACITIES.contains(&node.slots.len()), "an odd capacity");
+            let keys: Vec<&E::Key> = (0..used).map(|i| node.entry(i).key()).collect();
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys out of order");
+            if let (Some(lower), Some(first)) = (lower, keys.first()) {
+                assert!(lower <= *first, "a key below its separator");
+            }
+            if let (Some(upper), Some(last)) = (upper, keys.last()) {
+                assert!(*last < upper, "a key at or above the next separator");
+            }
+            match &node.branch {
+                None => {
+                    assert!(is_root || used > 0, "an empty leaf below the root");
+                    used
+                }
+                Some(children) => {
+                    assert_eq!(children.nodes.len(), used + 1, "children and separators");
+                    assert!(children.nodes.len() <= MAX, "too many children");
+                    let mut total = 0;
+                    for (i, child) in children.nodes.iter().enumerate() {
+                        let lo = if i == 0 { lower } else { Some(keys[i - 1]) };
+                        let hi = keys.get(i).copied().or(upper);
+                        total += walk(child, lo, hi, false);
+                    }
+                    assert_eq!(children.len, total, "a branch's entry count");
+                    total
+                }
+            }
+        }
+        if let Some(root) = &tree.root {
+            assert!(!root.is_empty(), "an empty root");
+            assert_eq!(walk(root, None, None, true), tree.len());
+        }
+    }
 
     #[derive(Debug, Clone)]
     enum Op {
@@ -1188,6 +1398,7 @@ mod tests {
     }
 
     fn assert_same(shared: &SharedMap<u16, u32>, model: &BTreeMap<u16, u32>) {
+        check_structure(&shared.0);
         assert_eq!(shared.len(), model.len());
         assert_eq!(shared.is_empty(), model.is_empty());
         assert!(shared.iter().eq(model.iter()));
@@ -1264,19 +1475,29 @@ mod tests {
         fn sets_behave_like_btreeset(ops in proptest::collection::vec((any::<bool>(), 0u16..300), 1..800)) {
             let mut shared = SharedSet::new();
             let mut model = BTreeSet::new();
-            for (add, v) in ops {
+            let mut snapshots = Vec::new();
+            for (k, (add, v)) in ops.into_iter().enumerate() {
+                if k % 97 == 0 {
+                    snapshots.push((shared.clone(), model.clone()));
+                }
                 if add {
                     prop_assert_eq!(shared.insert(v), model.insert(v));
                 } else {
                     prop_assert_eq!(shared.remove(&v), model.remove(&v));
                 }
             }
+            check_structure(&shared.0);
             prop_assert!(shared.iter().eq(model.iter()));
             prop_assert!(shared.iter().rev().eq(model.iter().rev()));
             prop_assert!(shared.range(100..200).eq(model.range(100..200)));
             prop_assert_eq!(shared.first(), model.first());
             prop_assert_eq!(shared.last(), model.last());
             prop_assert_eq!(shared.len(), model.len());
+            for (snapshot, expected) in &snapshots {
+                check_structure(&snapshot.0);
+                prop_assert!(snapshot.iter().eq(expected.iter()));
+                prop_assert_eq!(snapshot.len(), expected.len());
+            }
         }
     }
 
@@ -1311,6 +1532,7 @@ mod tests {
                 shared.insert(k, k);
                 model.insert(k, k);
             }
+            check_structure(&shared.0);
             assert!(shared.iter().eq(model.iter()));
             assert!(
                 shared
@@ -1324,7 +1546,24 @@ mod tests {
             }
             assert!(shared.iter().rev().eq(model.iter().rev()));
             assert_eq!(shared.len(), 1000);
+            check_structure(&shared.0);
         }
+    }
+
+    #[test]
+    fn a_small_map_is_one_node_of_a_small_capacity() {
+        let mut map = SharedMap::new();
+        for n in 1..=MAX as u32 {
+            map.insert(n, n);
+            let root = map.0.root.as_ref().expect("a root");
+            assert!(root.branch.is_none());
+            assert_eq!(root.slots.len(), super::capacity_for(n as usize));
+            assert_eq!(root.used(), n as usize);
+        }
+        map.insert(0, 0);
+        assert!(map.0.root.as_ref().is_some_and(|r| r.branch.is_some()));
+        assert_eq!(std::mem::size_of::<SharedMap<u32, u32>>(), 16);
+        assert_eq!(std::mem::size_of::<SharedSet<u32>>(), 16);
     }
 
     #[test]

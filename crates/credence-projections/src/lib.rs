@@ -141,7 +141,7 @@ pub use projection::{Applied, Projection};
 pub use queue::{QueueEntry, QueueReason, ServiceQueue, ServiceTier};
 pub use read_models::Projections;
 pub use reminders::{DueReminder, scheduled_reminders};
-pub use stats::{ManagerStatistics, PaymentBehaviour, PromiseRecord};
+pub use stats::{Histogram, HistogramIter, ManagerStatistics, PaymentBehaviour, PromiseRecord};
 
 #[cfg(test)]
 mod tests {

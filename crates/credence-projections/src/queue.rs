@@ -216,7 +216,7 @@ impl Projections {
             };
             let base = customer_key(&customer);
             let number = u32::try_from(customers.len()).unwrap_or(u32::MAX);
-            for (id, order) in orders {
+            for (id, order) in orders.iter() {
                 let fulfilment = order.fulfilment.unwrap_or(customer.fulfilment);
                 let tier = match (order.verdict, fulfilment) {
                     (Some(Verdict::Refuse), _) | (_, FulfilmentMode::Refused) => {

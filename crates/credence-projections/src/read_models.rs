@@ -34,10 +34,13 @@ use crate::stats::{ManagerStatistics, PaymentBehaviour};
 pub struct Projections {
     pub(crate) config: ProjectionConfig,
     pub(crate) checkpoint: GlobalPosition,
-    pub(crate) customers: BTreeMap<StreamId, CustomerEntry>,
+    /// Boxed: a std `BTreeMap` node holds 11 entries in place and is
+    /// often half full, so an entry held by value would cost about twice
+    /// its size.
+    pub(crate) customers: BTreeMap<StreamId, Box<CustomerEntry>>,
     /// Open orders by stream with their open lines as (item number, open
     /// quantity): what the service queue and the allocation walk.
-    pub(crate) open_orders: BTreeMap<StreamId, BTreeMap<OrderId, OpenOrder>>,
+    pub(crate) open_orders: BTreeMap<StreamId, OpenOrders>,
     /// Item numbers: every item ever ordered, numbered in order of first
     /// appearance, so allocation compares numbers, not strings.
     pub(crate) items: BTreeMap<ItemId, u32>,
@@ -56,6 +59,64 @@ pub(crate) struct OpenOrder {
     pub(crate) urgency: credence_events::Urgency,
     pub(crate) verdict: Option<credence_events::Verdict>,
     pub(crate) fulfilment: Option<credence_events::FulfilmentMode>,
+}
+
+/// One customer's open orders by id: a sorted vector that grows one entry
+/// at a time (a customer has a few open orders; a std `BTreeMap` would take
+/// an 11-slot node for the first). Serializes as a map, as the `BTreeMap`
+/// it replaces did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OpenOrders(Vec<(OrderId, OpenOrder)>);
+
+impl OpenOrders {
+    /// Sets the summary of `order`.
+    pub(crate) fn insert(&mut self, order: OrderId, summary: OpenOrder) {
+        match self.0.binary_search_by(|(id, _)| id.cmp(&order)) {
+            Ok(i) => self.0[i].1 = summary,
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (order, summary));
+            }
+        }
+    }
+
+    /// Forgets `order`.
+    pub(crate) fn remove(&mut self, order: &OrderId) {
+        if let Ok(i) = self.0.binary_search_by(|(id, _)| id.cmp(order)) {
+            self.0.remove(i);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The open orders by id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&OrderId, &OpenOrder)> {
+        self.0.iter().map(|(id, order)| (id, order))
+    }
+
+    /// The ids of the open orders, in order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &OrderId> {
+        self.0.iter().map(|(id, _)| id)
+    }
+}
+
+impl Serialize for OpenOrders {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for OpenOrders {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<OrderId, OpenOrder>::deserialize(deserializer)?;
+        Ok(Self(map.into_iter().collect()))
+    }
 }
 
 /// An open order line: the item's number and the quantity still to deliver.
@@ -127,7 +188,7 @@ impl Projections {
 
     /// How many orders are open across all customers.
     pub fn open_order_count(&self) -> usize {
-        self.open_orders.values().map(BTreeMap::len).sum()
+        self.open_orders.values().map(OpenOrders::len).sum()
     }
 
     /// One customer's payment behaviour and delay reasons.
@@ -155,10 +216,10 @@ impl Projections {
             all.promises.kept += b.promises.kept;
             all.promises.broken += b.promises.broken;
             for (days, n) in &b.days_late {
-                *all.days_late.entry(*days).or_default() += n;
+                all.days_late.add(*days, *n);
             }
             for (days, n) in &b.days_to_pay {
-                *all.days_to_pay.entry(*days).or_default() += n;
+                all.days_to_pay.add(*days, *n);
             }
             for (reason, n) in &b.delay_reasons {
                 *all.delay_reasons.entry(reason.clone()).or_default() += n;
@@ -171,10 +232,12 @@ impl Projections {
         let entry = self
             .customers
             .entry(envelope.stream.clone())
-            .or_insert_with(|| CustomerEntry {
-                account: CustomerAccount::new(),
-                behaviour: PaymentBehaviour::default(),
-                notices: BTreeMap::new(),
+            .or_insert_with(|| {
+                Box::new(CustomerEntry {
+                    account: CustomerAccount::new(),
+                    behaviour: PaymentBehaviour::default(),
+                    notices: BTreeMap::new(),
+                })
             });
 
         // What the event may close: remember which of them are open now.
@@ -356,4 +419,60 @@ pub(crate) fn check_stream(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{TimeZone, Utc};
+    use credence_events::{OrderId, Urgency};
+    use rust_decimal::Decimal;
+
+    use super::{OpenLine, OpenOrder, OpenOrders};
+
+    fn summary(open: i64) -> OpenOrder {
+        let at = Utc.with_ymd_and_hms(2026, 11, 6, 10, 0, 0).unwrap();
+        OpenOrder {
+            lines: vec![OpenLine {
+                item: 0,
+                open: Decimal::from(open),
+            }],
+            requested_delivery: at,
+            placed_at: at,
+            urgency: Urgency::Normal,
+            verdict: None,
+            fulfilment: None,
+        }
+    }
+
+    /// Inserts, replacements and removals keep the orders as a `BTreeMap`
+    /// would, in order, and the JSON is the map's.
+    #[test]
+    fn open_orders_behave_like_a_btreemap() {
+        let mut orders = OpenOrders::default();
+        let mut model = BTreeMap::new();
+        for (k, id) in ["O-2", "O-10", "O-1", "O-2", "O-3", "O-10"]
+            .iter()
+            .enumerate()
+        {
+            let id = OrderId::new(*id).unwrap();
+            let k = i64::try_from(k).unwrap();
+            orders.insert(id.clone(), summary(k));
+            model.insert(id, summary(k));
+        }
+        for gone in ["O-3", "O-9"] {
+            let gone = OrderId::new(gone).unwrap();
+            orders.remove(&gone);
+            model.remove(&gone);
+        }
+        assert_eq!(orders.len(), model.len());
+        assert!(!orders.is_empty());
+        assert!(orders.iter().eq(model.iter()));
+        assert!(orders.keys().eq(model.keys()));
+        let json = serde_json::to_string(&orders).unwrap();
+        assert_eq!(json, serde_json::to_string(&model).unwrap());
+        let back: OpenOrders = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, orders);
+    }
 }
