@@ -18,7 +18,11 @@
 //! Every command's cost is independent of the customer's history length: the
 //! account is cached and caught up from the store with one read of the
 //! events appended since (usually none); a cold load starts from the latest
-//! snapshot, written every [`EngineConfig::snapshot_every`] events.
+//! snapshot, written every [`EngineConfig::snapshot_every`] events. A
+//! snapshot is serialised and saved by the engine's snapshot thread (started
+//! on the first one) from an O(1) clone of the account, so the command that
+//! crosses the boundary does not pay for it; dropping the engine, or
+//! [`Engine::flush_snapshots`], waits for the queued ones.
 //!
 //! The engine is `Send + Sync` and synchronous. In an async service keep it
 //! in an `Arc` and call it from `tokio::task::spawn_blocking` (see the
@@ -32,7 +36,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
 
 use chrono::{DateTime, Utc};
 use credence_aggregates::{CheckDeadlines, Command, CustomerAccount, Rejection};
@@ -107,8 +111,8 @@ pub struct EngineConfig {
     /// How many times a command is decided again after a concurrency
     /// conflict before giving up. Default 5.
     pub max_retries: u32,
-    /// Write a snapshot of an account every this many events (0: never).
-    /// Default 1,000.
+    /// Write a snapshot of an account every this many events (0: never),
+    /// on the engine's snapshot thread. Default 1,000.
     pub snapshot_every: u64,
     /// How many threads whole-log audits ([`Engine::what_if`],
     /// [`Engine::replay_check`]) use, customers being independent; 0 (the
@@ -177,6 +181,95 @@ pub struct Engine {
     /// never iterated in order).
     accounts: Mutex<HashMap<CustomerId, Slot>>,
     read: Mutex<ReadModels>,
+    snapshots: SnapshotWriter,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.snapshots.finish();
+    }
+}
+
+/// Saves `account` as `stream`'s snapshot; a failure is logged.
+fn save_snapshot(store: &dyn EventStore, stream: &StreamId, account: &CustomerAccount) {
+    let saved = serde_json::to_vec(account)
+        .map_err(|e| StoreError::InvalidInput(format!("account does not serialise: {e}")))
+        .and_then(|data| {
+            let key = SnapshotKey::for_code("account", ACCOUNT_SNAPSHOT_LAYOUT)?;
+            store.save_snapshot(&Snapshot {
+                stream: stream.clone(),
+                version: account.version(),
+                key,
+                data,
+            })
+        });
+    if let Err(e) = saved {
+        tracing::warn!(%stream, error = %e, "snapshot not saved");
+    }
+}
+
+/// The engine's snapshot thread: started on the first snapshot, fed
+/// through a channel, stopped (after saving what is queued) by
+/// [`SnapshotWriter::finish`]. When no thread can be started, snapshots are
+/// saved in the caller, as before.
+#[derive(Default)]
+struct SnapshotWriter {
+    queue: Mutex<Option<mpsc::Sender<(StreamId, CustomerAccount)>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for SnapshotWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter")
+            .field("running", &lock(&self.worker).is_some())
+            .finish()
+    }
+}
+
+impl SnapshotWriter {
+    fn submit(&self, store: &Arc<dyn EventStore>, stream: StreamId, account: CustomerAccount) {
+        let mut queue = lock(&self.queue);
+        if queue.is_none() {
+            let (sender, receiver) = mpsc::channel::<(StreamId, CustomerAccount)>();
+            let worker_store = Arc::clone(store);
+            let spawned = std::thread::Builder::new()
+                .name("credence-snapshots".into())
+                .spawn(move || {
+                    for (stream, account) in receiver {
+                        save_snapshot(&*worker_store, &stream, &account);
+                    }
+                });
+            match spawned {
+                Ok(handle) => {
+                    *lock(&self.worker) = Some(handle);
+                    *queue = Some(sender);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "no snapshot thread; saving in the caller");
+                    drop(queue);
+                    return save_snapshot(&**store, &stream, &account);
+                }
+            }
+        }
+        let sender = queue.as_ref().expect("started above");
+        if let Err(mpsc::SendError((stream, account))) = sender.send((stream, account)) {
+            // The thread is gone (it panicked): save here, start anew next time.
+            *queue = None;
+            drop(queue);
+            save_snapshot(&**store, &stream, &account);
+        }
+    }
+
+    /// Stops the thread after it saved everything queued.
+    fn finish(&self) {
+        // Closing the channel ends the thread's loop once it is drained.
+        drop(lock(&self.queue).take());
+        if let Some(worker) = lock(&self.worker).take() {
+            if worker.join().is_err() {
+                tracing::warn!("the snapshot thread panicked");
+            }
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -205,6 +298,7 @@ impl Engine {
             config,
             accounts: Mutex::default(),
             read: Mutex::new(read),
+            snapshots: SnapshotWriter::default(),
         }
     }
 
@@ -329,29 +423,25 @@ impl Engine {
         Ok(account.filter(|a| a.version() == snapshot.version))
     }
 
-    /// Saves a snapshot when the account crossed a multiple of
-    /// [`EngineConfig::snapshot_every`]. A failure is logged, not returned:
-    /// the events are stored, and a missing snapshot only makes a later
-    /// cold load fold more events.
+    /// Queues a snapshot when the account crossed a multiple of
+    /// [`EngineConfig::snapshot_every`]: the engine's snapshot thread
+    /// serialises and saves it (from an O(1) clone of the account), so the
+    /// command does not pay for a history-sized snapshot. A failure is
+    /// logged, not returned: the events are stored, and a missing snapshot
+    /// only makes a later cold load fold more events.
     fn maybe_snapshot(&self, stream: &StreamId, account: &CustomerAccount, before: StreamVersion) {
         let every = self.config.snapshot_every;
         if every == 0 || account.version().0 / every == before.0 / every {
             return;
         }
-        let saved = serde_json::to_vec(account)
-            .map_err(|e| StoreError::InvalidInput(format!("account does not serialise: {e}")))
-            .and_then(|data| {
-                let key = SnapshotKey::for_code("account", ACCOUNT_SNAPSHOT_LAYOUT)?;
-                self.store.save_snapshot(&Snapshot {
-                    stream: stream.clone(),
-                    version: account.version(),
-                    key,
-                    data,
-                })
-            });
-        if let Err(e) = saved {
-            tracing::warn!(%stream, error = %e, "snapshot not saved");
-        }
+        self.snapshots
+            .submit(&self.store, stream.clone(), account.clone());
+    }
+
+    /// Waits until every snapshot queued so far is saved (or failed and
+    /// was logged). Dropping the engine does the same.
+    pub fn flush_snapshots(&self) {
+        self.snapshots.finish();
     }
 
     /// Runs `command` at business time `now` (the time the engine learns

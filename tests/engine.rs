@@ -170,6 +170,23 @@ fn a_cold_start_from_snapshots_equals_the_full_fold() {
             .unwrap();
     }
     let warm = engine.account(&customer()).unwrap();
+    // Snapshots are saved on the engine's snapshot thread; once flushed,
+    // the latest is at the last multiple of 4 events.
+    engine.flush_snapshots();
+    let key = credence::store::SnapshotKey::for_code(
+        "account",
+        concat!("account-v2-credence-", env!("CARGO_PKG_VERSION")),
+    )
+    .unwrap();
+    let latest = store
+        .load_snapshot(
+            &StreamId::for_customer(&customer()),
+            &key,
+            StreamVersion(u64::MAX),
+        )
+        .unwrap()
+        .expect("a snapshot was saved");
+    assert_eq!(latest.version.0, warm.version().0 / 4 * 4);
     let cold = Engine::new(store.clone(), Policy::default_policy(), config);
     assert_eq!(cold.account(&customer()).unwrap(), warm);
     let folded = CustomerAccountFromStore::fold(&*store);
