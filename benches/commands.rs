@@ -163,6 +163,14 @@ fn command_vs_history(c: &mut Criterion) {
     let sizes: &[usize] = common::pick(&[10, 100, 1_000, 10_000, 100_000], &[10, 100, 1_000]);
     let mut group = c.benchmark_group("command_vs_history");
     group.throughput(Throughput::Elements(1));
+    if !common::quick() {
+        // Long histories make the per-command time noisy (cache misses, the
+        // snapshot thread, pool rebuilds between samples): more and longer
+        // samples give a median that holds from one run to the next.
+        group
+            .sample_size(30)
+            .measurement_time(Duration::from_secs(6));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
