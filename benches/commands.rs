@@ -164,11 +164,16 @@ fn command_vs_history(c: &mut Criterion) {
     let mut group = c.benchmark_group("command_vs_history");
     group.throughput(Throughput::Elements(1));
     if !common::quick() {
-        // Long histories make the per-command time noisy (cache misses, the
-        // snapshot thread, pool rebuilds between samples): more and longer
-        // samples give a median that holds from one run to the next.
+        // Criterion sizes its samples from the warm-up's wall time, which
+        // here includes the (untimed) pool builds: with a short warm-up it
+        // estimates ~1 s a command at 10k events and times one command per
+        // sample, each right after a pause, on cold caches. A warm-up long
+        // enough to amortise the builds gives samples of many commands
+        // round-robin over the pool (the steady state), and 30 samples of
+        // 6 s a median that holds from one run to the next.
         group
             .sample_size(30)
+            .warm_up_time(Duration::from_secs(12))
             .measurement_time(Duration::from_secs(6));
     }
     let rt = tokio::runtime::Builder::new_current_thread()
