@@ -346,9 +346,15 @@ impl SourcesWanted {
         self.0 == 0
     }
 
+    /// Whether the sources of the fact at catalogue position `index` are
+    /// wanted.
+    fn wants(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+
     /// Whether the sources of any of the facts at `indexes` are wanted.
     fn any(self, indexes: &[usize]) -> bool {
-        indexes.iter().any(|&i| self.0 & (1 << i) != 0)
+        indexes.iter().any(|&i| self.wants(i))
     }
 }
 
@@ -473,6 +479,21 @@ macro_rules! fact {
         const { index_of($name) }
     };
 }
+
+/// The facts whose sources include the exposure's (debt and accepted open
+/// orders).
+const EXPOSURE_FACTS: [usize; 3] = [
+    index_of("exposure"),
+    index_of("limit_usage_percent"),
+    index_of("over_credit_limit"),
+];
+
+/// The facts whose sources include the event that set the terms' limit.
+const LIMIT_FACTS: [usize; 3] = [
+    index_of("credit_limit"),
+    index_of("limit_usage_percent"),
+    index_of("over_credit_limit"),
+];
 
 /// The built-in facts' catalogue positions in name order: what name lookups
 /// search and what iteration walks.
@@ -670,9 +691,9 @@ impl Facts {
         let debt_facts = [
             fact!("debt"),
             fact!("open_receivables"),
-            fact!("exposure"),
-            fact!("limit_usage_percent"),
-            fact!("over_credit_limit"),
+            EXPOSURE_FACTS[0],
+            EXPOSURE_FACTS[1],
+            EXPOSURE_FACTS[2],
         ];
         let overdue_facts = [
             fact!("overdue_debt"),
@@ -695,12 +716,8 @@ impl Facts {
                 fact!("max_days_past_due"),
                 fact!("max_business_days_past_due"),
             ]);
-        let keep_exposure = wanted.any(&debt_facts[2..]);
-        let keep_terms_in_limit = wanted.any(&[
-            fact!("credit_limit"),
-            fact!("limit_usage_percent"),
-            fact!("over_credit_limit"),
-        ]);
+        let keep_exposure = wanted.any(&EXPOSURE_FACTS);
+        let keep_terms_in_limit = wanted.any(&LIMIT_FACTS);
         let keep_pending = wanted.any(&[
             fact!("pending_payment_orders"),
             fact!("pending_payment_orders_amount"),
@@ -773,7 +790,7 @@ impl Facts {
             if keep_overdue {
                 push_unique(&mut overdue_sources, r.sources.iter().copied());
             }
-            if wanted.any(&[bucket_facts[bucket]]) {
+            if wanted.wants(bucket_facts[bucket]) {
                 push_unique(&mut bucket_sources[bucket], r.sources.iter().copied());
             }
             if r.days_past_due > max_dpd.0 {
@@ -851,7 +868,7 @@ impl Facts {
             if payment_order_expired(po, today) {
                 if po.expected_by > lookback_start {
                     expired.0 += 1;
-                    if wanted.any(&[fact!("expired_payment_orders")]) {
+                    if wanted.wants(fact!("expired_payment_orders")) {
                         expired.1.push(po.source);
                     }
                 }
@@ -891,20 +908,20 @@ impl Facts {
             if promise_broken(p, today) {
                 if recent {
                     broken.0 += 1;
-                    if wanted.any(&[fact!("promises_broken")]) {
+                    if wanted.wants(fact!("promises_broken")) {
                         broken.1.push(p.source);
                     }
                 }
             } else if p.status == PromiseStatus::Kept {
                 if recent {
                     kept.0 += 1;
-                    if wanted.any(&[fact!("promises_kept")]) {
+                    if wanted.wants(fact!("promises_kept")) {
                         kept.1.push(p.source);
                     }
                 }
             } else if p.status == PromiseStatus::Pending {
                 promised.0 += 1;
-                if wanted.any(&[fact!("promises_pending")]) {
+                if wanted.wants(fact!("promises_pending")) {
                     promised.1.push(p.source);
                 }
             }
@@ -966,7 +983,7 @@ impl Facts {
                 int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
                 closed
                     .first()
-                    .filter(|_| wanted.any(&[fact!("recent_days_late")]))
+                    .filter(|_| wanted.wants(fact!("recent_days_late")))
                     .map(|r| receivable_sources(r))
                     .unwrap_or_default(),
             ),
@@ -1063,11 +1080,7 @@ impl Facts {
             fact!("order_urgency"),
             fact!("order_same_day"),
         ]);
-        let keep_exposure = wanted.any(&[
-            fact!("exposure"),
-            fact!("limit_usage_percent"),
-            fact!("over_credit_limit"),
-        ]);
+        let keep_exposure = wanted.any(&EXPOSURE_FACTS);
         let mut facts = Self::compute_with(account, now, calendar, config, wanted)?;
         let o = account
             .order(order)
@@ -1092,13 +1105,7 @@ impl Facts {
                 exposure,
                 sources,
                 profile.terms.credit_limit,
-                wanted
-                    .any(&[
-                        fact!("credit_limit"),
-                        fact!("limit_usage_percent"),
-                        fact!("over_credit_limit"),
-                    ])
-                    .then_some(profile.terms_source),
+                wanted.any(&LIMIT_FACTS).then_some(profile.terms_source),
             );
         }
         facts.values.set(
