@@ -825,14 +825,17 @@ impl CustomerAccount {
     }
 
     /// Recomputes the undelivered total around a change to one order.
-    fn update_order(&mut self, id: &OrderId, change: impl FnOnce(&mut Order)) {
+    /// `lines_change` says whether `change` may change quantities; the
+    /// order's value is computed again after the change only then, or when
+    /// its discount changed.
+    fn update_order(&mut self, id: &OrderId, lines_change: bool, change: impl FnOnce(&mut Order)) {
         let units = self.minor_units();
         if let Some(order) = self.orders.get_mut(id) {
-            let before = if order.is_accepted_open() {
-                order.undelivered_value(units)
-            } else {
-                Decimal::ZERO
-            };
+            let counted = order
+                .is_accepted_open()
+                .then(|| order.undelivered_value(units));
+            let before = counted.unwrap_or(Decimal::ZERO);
+            let discount = order.discount;
             let was_open = order.status == OrderStatus::Open;
             change(order);
             // `open_orders` holds exactly the open orders: only a change of
@@ -846,10 +849,10 @@ impl CustomerAccount {
                 }
                 _ => {}
             }
-            let after = if order.is_accepted_open() {
-                order.undelivered_value(units)
-            } else {
-                Decimal::ZERO
+            let after = match counted {
+                _ if !order.is_accepted_open() => Decimal::ZERO,
+                Some(value) if !lines_change && order.discount == discount => value,
+                _ => order.undelivered_value(units),
             };
             self.undelivered = self
                 .undelivered
@@ -959,10 +962,10 @@ impl CustomerAccount {
                 self.orders.insert(e.order.clone(), order);
             }
             Event::OrderCancelled(e) => {
-                self.update_order(&e.order, |o| o.status = OrderStatus::Cancelled);
+                self.update_order(&e.order, false, |o| o.status = OrderStatus::Cancelled);
             }
             Event::DeliveryRecorded(e) => {
-                self.update_order(&e.order, |o| {
+                self.update_order(&e.order, true, |o| {
                     for delivered in &e.lines {
                         if let Some(line) = o.lines.iter_mut().find(|l| l.item == delivered.item) {
                             line.delivered += delivered.quantity.value();
@@ -1166,7 +1169,7 @@ impl CustomerAccount {
                         e.fulfilment,
                         e.discount == credence_events::DiscountOutcome::Suspended,
                     );
-                    self.update_order(order, |o| {
+                    self.update_order(order, false, |o| {
                         o.verdict = Some(verdict);
                         o.fulfilment = Some(fulfilment);
                         if suspend {

@@ -17,6 +17,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -351,6 +352,14 @@ impl fmt::Display for Money {
     }
 }
 
+/// `p / 100` for every whole percent `p` a [`Rate`] can be (0 to 1000), as
+/// the division gives it (same value and scale).
+static WHOLE_PERCENT_FRACTIONS: LazyLock<Vec<Decimal>> = LazyLock::new(|| {
+    (0..=1000_u32)
+        .map(|p| Decimal::from(p) / Decimal::ONE_HUNDRED)
+        .collect()
+});
+
 /// A non-negative percentage, such as a discount of `2.5` (%), a markup, a
 /// bonus or a daily interest rate. Serialised as a decimal string of percent
 /// points: `"2.5"` means 2.5 %.
@@ -388,6 +397,17 @@ impl Rate {
 
     /// The rate as a fraction (`2.5 %` is `0.025`).
     pub fn as_fraction(&self) -> Decimal {
+        // Whole percents (a rate is normalised, so most have scale 0) come
+        // from a table of the same divisions, computed once: a division is
+        // most of what pricing an order line costs.
+        if self.0.scale() == 0 {
+            if let Some(fraction) = usize::try_from(self.0.mantissa())
+                .ok()
+                .and_then(|percent| WHOLE_PERCENT_FRACTIONS.get(percent))
+            {
+                return *fraction;
+            }
+        }
         self.0 / Decimal::ONE_HUNDRED
     }
 
@@ -586,5 +606,34 @@ mod tests {
         assert!(Quantity::new(dec!(0)).is_err());
         assert!(Quantity::new(dec!(0.0000001)).is_err());
         assert_eq!(Quantity::units(3).unwrap().value(), dec!(3));
+    }
+
+    /// The table of whole percents gives exactly what the division gives,
+    /// scale included (it shows in serialised amounts); other rates divide.
+    #[test]
+    fn a_fraction_is_the_percent_divided_by_a_hundred_to_the_scale() {
+        let whole = (0..=1000).map(Decimal::from);
+        let parts = [
+            dec!(0.5),
+            dec!(2.5),
+            dec!(12.25),
+            dec!(0.001),
+            dec!(999.999),
+        ];
+        for percent in whole.chain(parts) {
+            let rate = Rate::percent(percent).unwrap();
+            let divided = rate.as_percent() / Decimal::ONE_HUNDRED;
+            let fraction = rate.as_fraction();
+            assert_eq!(
+                (fraction.mantissa(), fraction.scale()),
+                (divided.mantissa(), divided.scale()),
+                "{percent}%"
+            );
+        }
+        // The division keeps a scale of two here: so does the table.
+        assert_eq!(
+            Rate::percent(dec!(250)).unwrap().as_fraction().to_string(),
+            "2.50"
+        );
     }
 }

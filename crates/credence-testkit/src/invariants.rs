@@ -31,7 +31,9 @@ use crate::plan::{CustomerPlan, PlanConfig};
 ///   balance) + what reversals reopened;
 /// * credit balance = unallocated rests − credit used − credit removed;
 /// * no receivable's open amount is negative or above its amount, and the
-///   open amounts add up to the debt.
+///   open amounts add up to the debt;
+/// * the undelivered value the account keeps up to date equals that of its
+///   accepted open orders, valued again from their lines.
 ///
 /// # Errors
 ///
@@ -103,6 +105,18 @@ pub fn money_is_conserved(history: &History) -> Result<(), String> {
         return Err(format!(
             "open receivables add up to {open_total}, debt is {}",
             account.debt()
+        ));
+    }
+    let units = account.currency().minor_units();
+    let undelivered: Decimal = account
+        .open_orders()
+        .filter(|o| o.is_accepted_open())
+        .map(|o| o.undelivered_value(units))
+        .sum();
+    if undelivered != account.undelivered_value().amount() {
+        return Err(format!(
+            "accepted open orders are worth {undelivered} undelivered, the account keeps {}",
+            account.undelivered_value()
         ));
     }
     Ok(())
