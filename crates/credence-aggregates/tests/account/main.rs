@@ -1,7 +1,8 @@
-//! Scenario and property tests of the customer account.
+//! Scenario tests of the customer account. Its property tests run over
+//! the test kit's generated histories: `tests/account_properties.rs` at
+//! the workspace root.
 
 mod allocation;
 mod commands;
 mod fixtures;
-mod properties;
 mod sharing;
