@@ -169,18 +169,25 @@ fn engine_with(workload: &[Step]) -> Engine {
     engine
 }
 
+/// The default policy named `id`, with `change` applied to its rule `rule`.
+fn changed_policy(id: &str, rule: &str, change: impl Fn(&mut serde_json::Value)) -> Policy {
+    let mut document = Policy::default_policy().document().clone();
+    document["id"] = id.into();
+    for r in document["rules"].as_array_mut().expect("rules") {
+        if r["id"] == rule {
+            change(&mut r["then"]);
+        }
+    }
+    Policy::from_json(&document.to_string()).expect("valid policy")
+}
+
 /// The default policy with one rule changed: customers overdue by more than
 /// a business day keep full fulfilment.
 fn lenient_policy() -> Policy {
-    let mut lenient = Policy::default_policy().document().clone();
-    lenient["id"] = "lenient".into();
-    for rule in lenient["rules"].as_array_mut().expect("rules") {
-        if rule["id"] == "residual-overdue-over-1-business-day" {
-            rule["then"]["fulfilment"] = "full".into();
-            rule["then"]["service_warning"] = false.into();
-        }
-    }
-    Policy::from_json(&lenient.to_string()).expect("valid policy")
+    changed_policy("lenient", "residual-overdue-over-1-business-day", |then| {
+        then["fulfilment"] = "full".into();
+        then["service_warning"] = false.into();
+    })
 }
 
 /// The default policy with the catch-all changed: customers in good
@@ -188,14 +195,9 @@ fn lenient_policy() -> Policy {
 /// the benches' workload it changes many decisions, so what-if also traces
 /// both policies' decisions at those points.
 fn reprioritised_policy() -> Policy {
-    let mut changed = Policy::default_policy().document().clone();
-    changed["id"] = "reprioritised".into();
-    for rule in changed["rules"].as_array_mut().expect("rules") {
-        if rule["id"] == "good-standing" {
-            rule["then"]["priority"] = 2.into();
-        }
-    }
-    Policy::from_json(&changed.to_string()).expect("valid policy")
+    changed_policy("reprioritised", "good-standing", |then| {
+        then["priority"] = 2.into();
+    })
 }
 
 fn what_if(c: &mut Criterion) {
