@@ -38,8 +38,9 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// The account's indexes (open orders, closed receivables by closing
-    /// date) agree with a scan of everything it holds.
+    /// The account's indexes (open orders, open receivables with their
+    /// amounts, closed receivables by closing date with their days late)
+    /// agree with a scan of everything it holds.
     #[test]
     fn indexes_agree_with_a_full_scan(history in strategy::history(PlanConfig::default())) {
         let account = history.account();
@@ -55,7 +56,16 @@ proptest! {
         let latest: Vec<_> = account.closed_receivables_latest_first(last_day).map(|r| r.id.clone()).collect();
         let mut closed: Vec<_> = account.receivables().values().filter(|r| !r.is_open()).collect();
         closed.sort_by(|a, b| (b.closed_on, &b.id).cmp(&(a.closed_on, &a.id)));
+        let late: Vec<_> = closed
+            .iter()
+            .map(|r| credence::aggregates::days_late(r.closed_on.expect("closed"), r.due_date))
+            .collect();
         let closed: Vec<_> = closed.into_iter().map(|r| r.id.clone()).collect();
         prop_assert_eq!(latest, closed);
+        prop_assert_eq!(account.closed_days_late_latest_first(last_day).collect::<Vec<_>>(), late);
+        let mut open: Vec<_> = account.receivables().values().filter(|r| r.is_open()).collect();
+        open.sort_by(|a, b| (a.due_date, a.issued_on, &a.id).cmp(&(b.due_date, b.issued_on, &b.id)));
+        let open: Vec<_> = open.into_iter().map(|r| (&r.id, r.open, r.due_date)).collect();
+        prop_assert_eq!(account.open_amounts().collect::<Vec<_>>(), open);
     }
 }

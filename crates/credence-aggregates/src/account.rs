@@ -431,11 +431,14 @@ pub struct CustomerAccount {
     pub(crate) orders: SharedMap<OrderId, Order>,
     pub(crate) deliveries: SharedSet<DeliveryId>,
     pub(crate) receivables: SharedMap<ReceivableId, Receivable>,
-    /// Open receivables by (due date, issue date, id): allocation order.
-    pub(crate) open_receivables: SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
+    /// Open receivables by (due date, issue date, id): allocation order;
+    /// each with its open amount, so that facts without sources need not
+    /// look it up (see [`OpenKey`]).
+    pub(crate) open_receivables: SharedSet<OpenKey>,
     /// Closed receivables by (closing date, id): payment behaviour reads the
-    /// latest few without sorting the whole history.
-    pub(crate) closed_receivables: SharedSet<(NaiveDate, ReceivableId)>,
+    /// latest few without sorting the whole history; each with its days
+    /// late (see [`ClosedKey`]).
+    pub(crate) closed_receivables: SharedSet<ClosedKey>,
     /// Orders with something still to deliver.
     pub(crate) open_orders: SharedSet<OrderId>,
     pub(crate) payments: SharedMap<PaymentId, Payment>,
@@ -446,6 +449,47 @@ pub struct CustomerAccount {
     pub(crate) debt: Decimal,
     pub(crate) undelivered: Decimal,
     pub(crate) credit: Decimal,
+}
+
+/// An open receivable in the account's index: due date, issue date and id
+/// (the allocation order; unique), then its open amount, which never
+/// decides the order. Kept equal to the receivable's `open`.
+pub(crate) type OpenKey = (NaiveDate, NaiveDate, ReceivableId, Decimal);
+
+/// A closed receivable in the account's index: closing date and id (unique),
+/// then its days late ([`days_late`]), which never decides the order.
+pub(crate) type ClosedKey = (NaiveDate, ReceivableId, i32);
+
+/// Whole days from `due` to `closed_on`, zero when paid on time or early.
+pub fn days_late(closed_on: NaiveDate, due: NaiveDate) -> i64 {
+    (closed_on - due).num_days().max(0)
+}
+
+/// The index entry of an open receivable.
+fn open_key(r: &Receivable) -> OpenKey {
+    (r.due_date, r.issued_on, r.id.clone(), r.open)
+}
+
+/// The index entry of a receivable closed on `on`.
+fn closed_key(r: &Receivable, on: NaiveDate) -> ClosedKey {
+    let late = i32::try_from(days_late(on, r.due_date)).unwrap_or(i32::MAX);
+    (on, r.id.clone(), late)
+}
+
+/// An index serialized without its last component: the set of the earlier
+/// layout (snapshots keep their shape).
+struct WithoutLast<'a, T>(&'a SharedSet<T>);
+
+impl Serialize for WithoutLast<'_, OpenKey> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(due, issued, id, _)| (due, issued, id)))
+    }
+}
+
+impl Serialize for WithoutLast<'_, ClosedKey> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(on, id, _)| (on, id)))
+    }
 }
 
 /// The parts of an account that most customers never use, kept out of
@@ -531,8 +575,8 @@ struct AccountRef<'a> {
     orders: &'a SharedMap<OrderId, Order>,
     deliveries: &'a SharedSet<DeliveryId>,
     receivables: &'a SharedMap<ReceivableId, Receivable>,
-    open_receivables: &'a SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
-    closed_receivables: &'a SharedSet<(NaiveDate, ReceivableId)>,
+    open_receivables: WithoutLast<'a, OpenKey>,
+    closed_receivables: WithoutLast<'a, ClosedKey>,
     open_orders: &'a SharedSet<OrderId>,
     payments: &'a SharedMap<PaymentId, Payment>,
     credit_queue: &'a VecDeque<PaymentId>,
@@ -582,8 +626,8 @@ impl Serialize for CustomerAccount {
             orders: &self.orders,
             deliveries: &self.deliveries,
             receivables: &self.receivables,
-            open_receivables: &self.open_receivables,
-            closed_receivables: &self.closed_receivables,
+            open_receivables: WithoutLast(&self.open_receivables),
+            closed_receivables: WithoutLast(&self.closed_receivables),
             open_orders: &self.open_orders,
             payments: &self.payments,
             credit_queue: &rare.credit_queue,
@@ -604,6 +648,21 @@ impl Serialize for CustomerAccount {
 impl<'de> Deserialize<'de> for CustomerAccount {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let a = AccountOwned::deserialize(deserializer)?;
+        let receivable = |id: &ReceivableId| {
+            a.receivables.get(id).ok_or_else(|| {
+                serde::de::Error::custom(format!("indexed receivable {id} is not in `receivables`"))
+            })
+        };
+        let open_receivables = a
+            .open_receivables
+            .iter()
+            .map(|(_, _, id)| receivable(id).map(open_key))
+            .collect::<Result<_, D::Error>>()?;
+        let closed_receivables = a
+            .closed_receivables
+            .iter()
+            .map(|(on, id)| receivable(id).map(|r| closed_key(r, *on)))
+            .collect::<Result<_, D::Error>>()?;
         let rare = Rare {
             credit_queue: a.credit_queue,
             payment_orders: a.payment_orders,
@@ -618,8 +677,8 @@ impl<'de> Deserialize<'de> for CustomerAccount {
             orders: a.orders,
             deliveries: a.deliveries,
             receivables: a.receivables,
-            open_receivables: a.open_receivables,
-            closed_receivables: a.closed_receivables,
+            open_receivables,
+            closed_receivables,
             open_orders: a.open_orders,
             payments: a.payments,
             decisions: a.decisions,
@@ -689,9 +748,9 @@ impl CustomerAccount {
     /// Open amounts of receivables past their due date on `today`.
     pub fn overdue_debt(&self, today: NaiveDate) -> Money {
         let overdue = self
-            .open_receivables()
-            .take_while(|r| r.due_date < today)
-            .fold(Decimal::ZERO, |acc, r| acc.saturating_add(r.open));
+            .open_amounts()
+            .take_while(|(_, _, due)| *due < today)
+            .fold(Decimal::ZERO, |acc, (_, open, _)| acc.saturating_add(open));
         self.money(overdue)
     }
 
@@ -715,7 +774,16 @@ impl CustomerAccount {
     pub fn open_receivables(&self) -> impl Iterator<Item = &Receivable> {
         self.open_receivables
             .iter()
-            .filter_map(|(_, _, id)| self.receivables.get(id))
+            .filter_map(|(_, _, id, _)| self.receivables.get(id))
+    }
+
+    /// Open receivables, oldest due date first, as (id, open amount, due
+    /// date): what [`open_receivables`](Self::open_receivables) gives,
+    /// read from the account's index without looking each receivable up.
+    pub fn open_amounts(&self) -> impl Iterator<Item = (&ReceivableId, Decimal, NaiveDate)> {
+        self.open_receivables
+            .iter()
+            .map(|(due, _, id, open)| (id, *open, *due))
     }
 
     /// Closed receivables that closed on or before `up_to`, the most
@@ -729,8 +797,20 @@ impl CustomerAccount {
         self.closed_receivables
             .iter()
             .rev()
-            .skip_while(move |(closed_on, _)| *closed_on > up_to)
-            .filter_map(|(_, id)| self.receivables.get(id))
+            .skip_while(move |(closed_on, _, _)| *closed_on > up_to)
+            .filter_map(|(_, id, _)| self.receivables.get(id))
+    }
+
+    /// The days late ([`days_late`]) of the receivables
+    /// [`closed_receivables_latest_first`](Self::closed_receivables_latest_first)
+    /// gives, in its order, read from the account's index without looking
+    /// each receivable up.
+    pub fn closed_days_late_latest_first(&self, up_to: NaiveDate) -> impl Iterator<Item = i64> {
+        self.closed_receivables
+            .iter()
+            .rev()
+            .skip_while(move |(closed_on, _, _)| *closed_on > up_to)
+            .map(|(_, _, late)| i64::from(*late))
     }
 
     /// Orders with something still to deliver (neither fully delivered nor
@@ -865,14 +945,18 @@ impl CustomerAccount {
     fn settle(&mut self, id: &ReceivableId, amount: Decimal, on: NaiveDate, source: EventId) {
         if let Some(r) = self.receivables.get_mut(id) {
             let amount = amount.min(r.open);
+            let was = r.is_open().then(|| open_key(r));
             r.open -= amount;
             r.paid_by.push(source);
             self.debt = self.debt.saturating_sub(amount);
+            if let Some(was) = was {
+                self.open_receivables.remove(&was);
+            }
             if r.open <= Decimal::ZERO {
                 r.closed_on = Some(on);
-                self.open_receivables
-                    .remove(&(r.due_date, r.issued_on, r.id.clone()));
-                self.closed_receivables.insert((on, r.id.clone()));
+                self.closed_receivables.insert(closed_key(r, on));
+            } else {
+                self.open_receivables.insert(open_key(r));
             }
         }
     }
@@ -883,13 +967,15 @@ impl CustomerAccount {
             if amount <= Decimal::ZERO {
                 return;
             }
-            r.open += amount;
             if let Some(closed_on) = r.closed_on.take() {
-                self.closed_receivables.remove(&(closed_on, r.id.clone()));
+                self.closed_receivables.remove(&closed_key(r, closed_on));
             }
+            if r.is_open() {
+                self.open_receivables.remove(&open_key(r));
+            }
+            r.open += amount;
             self.debt = self.debt.saturating_add(amount);
-            self.open_receivables
-                .insert((r.due_date, r.issued_on, r.id.clone()));
+            self.open_receivables.insert(open_key(r));
         }
     }
 
@@ -991,17 +1077,13 @@ impl CustomerAccount {
                 };
                 self.debt = self.debt.saturating_add(receivable.open);
                 if receivable.is_open() {
-                    self.open_receivables.insert((
-                        receivable.due_date,
-                        receivable.issued_on,
-                        receivable.id.clone(),
-                    ));
+                    self.open_receivables.insert(open_key(&receivable));
                 } else {
                     // A zero-amount delivery (100 % discount) is settled at once.
                     let mut receivable = receivable;
                     receivable.closed_on = Some(e.delivered_on);
                     self.closed_receivables
-                        .insert((e.delivered_on, receivable.id.clone()));
+                        .insert(closed_key(&receivable, e.delivered_on));
                     self.receivables.insert(receivable.id.clone(), receivable);
                     return;
                 }

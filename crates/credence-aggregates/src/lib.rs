@@ -52,7 +52,7 @@ pub mod testing;
 pub use account::{
     AdjustmentSources, CustomerAccount, DelayExplanation, Order, OrderLineState, OrderStatus,
     Payment, PaymentOrder, PaymentOrderStatus, Profile, Promise, PromiseStatus, Receivable,
-    ReminderKey, Standing,
+    ReminderKey, Standing, days_late,
 };
 pub use command::{
     AssignManager, CancelOrder, ChangeTerms, CheckDeadlines, Command, ExplainDelay, PlaceOrder,

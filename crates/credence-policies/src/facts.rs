@@ -29,11 +29,11 @@ use std::fmt;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{
     CustomerAccount, OrderStatus, PaymentOrder, PaymentOrderStatus, Promise, PromiseStatus,
-    Receivable,
+    Receivable, days_late,
 };
 use credence_events::{
     BusinessCalendar, CustomerId, DayKind, EventId, FactValue, Money, OrderId, ReceivableId,
-    ServiceLevel, Urgency,
+    ServiceLevel, Urgency, days_past_due,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -745,22 +745,27 @@ impl Facts {
         let money = |d: Decimal| Money::rounded(d, currency);
         let mut values = FactMap::default();
 
-        // Open receivables: debt, overdue, aging, days past due.
-        let receivables: Vec<ReceivableFacts> = account
-            .open_receivables()
-            .map(|r| ReceivableFacts {
-                id: r.id.clone(),
-                open: money(r.open),
-                due_date: r.due_date,
-                days_past_due: r.days_past_due(today),
-                business_days_past_due: calendar.business_days_past_due(r.due_date, today),
-                sources: if keep_receivables {
-                    receivable_sources(r)
-                } else {
-                    Vec::new()
-                },
-            })
-            .collect();
+        // Open receivables: debt, overdue, aging, days past due. Without
+        // sources, read from the account's index (no lookup of each).
+        let receivable_facts = |id: &ReceivableId, open, due_date, sources| ReceivableFacts {
+            id: id.clone(),
+            open: money(open),
+            due_date,
+            days_past_due: days_past_due(due_date, today),
+            business_days_past_due: calendar.business_days_past_due(due_date, today),
+            sources,
+        };
+        let receivables: Vec<ReceivableFacts> = if keep_receivables {
+            account
+                .open_receivables()
+                .map(|r| receivable_facts(&r.id, r.open, r.due_date, receivable_sources(r)))
+                .collect()
+        } else {
+            account
+                .open_amounts()
+                .map(|(id, open, due_date)| receivable_facts(id, open, due_date, Vec::new()))
+                .collect()
+        };
         let mut debt_sources =
             Vec::with_capacity(receivables.iter().map(|r| r.sources.len()).sum());
         let mut overdue_sources = Vec::new();
@@ -936,16 +941,31 @@ impl Facts {
             Observed::new(int(promised.0), promised.1),
         );
 
-        // Payment behaviour over the last N closed receivables.
-        let closed: Vec<&Receivable> = account
-            .closed_receivables_latest_first(today)
-            .take(config.behaviour_window.into())
+        // Payment behaviour over the last N closed receivables: their days
+        // late from the account's index; the receivables themselves (a
+        // lookup each) only for sources.
+        let window = config.behaviour_window.into();
+        let late: Vec<i64> = account
+            .closed_days_late_latest_first(today)
+            .take(window)
             .collect();
-        let late_days = |r: &Receivable| {
-            r.closed_on
-                .map(|c| (c - r.due_date).num_days().max(0))
-                .unwrap_or(0)
+        let closed: Vec<&Receivable> = if keep_behaviour || wanted.wants(fact!("recent_days_late"))
+        {
+            account
+                .closed_receivables_latest_first(today)
+                .take(window)
+                .collect()
+        } else {
+            Vec::new()
         };
+        debug_assert!(
+            closed.is_empty()
+                || closed
+                    .iter()
+                    .map(|r| r.closed_on.map_or(0, |on| days_late(on, r.due_date)))
+                    .eq(late.iter().copied()),
+            "the index's days late are the receivables'"
+        );
         let mut behaviour_sources = Vec::new();
         for r in closed.iter().filter(|_| keep_behaviour) {
             // As `receivable_sources`, without a vector per receivable.
@@ -954,10 +974,10 @@ impl Facts {
                 std::iter::once(r.source).chain(r.paid_by.iter().copied()),
             );
         }
-        let n = Decimal::from(closed.len());
-        let total_late: i64 = closed.iter().map(|r| late_days(r)).sum();
-        let on_time = closed.iter().filter(|r| late_days(r) == 0).count();
-        let (average, ratio) = if closed.is_empty() {
+        let n = Decimal::from(late.len());
+        let total_late: i64 = late.iter().sum();
+        let on_time = late.iter().filter(|&&days| days == 0).count();
+        let (average, ratio) = if late.is_empty() {
             (Decimal::ZERO, Decimal::ONE)
         } else {
             (
@@ -967,7 +987,7 @@ impl Facts {
         };
         values.set(
             fact!("paid_receivables"),
-            Observed::new(int(closed.len()), behaviour_sources.clone()),
+            Observed::new(int(late.len()), behaviour_sources.clone()),
         );
         values.set(
             fact!("average_days_late"),
@@ -980,7 +1000,7 @@ impl Facts {
         values.set(
             fact!("recent_days_late"),
             Observed::new(
-                int(closed.first().map(|r| late_days(r)).unwrap_or(0)),
+                int(late.first().copied().unwrap_or(0)),
                 closed
                     .first()
                     .filter(|_| wanted.wants(fact!("recent_days_late")))

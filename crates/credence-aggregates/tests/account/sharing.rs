@@ -172,6 +172,52 @@ fn the_serialized_form_keeps_the_flat_layout_and_round_trips() {
     assert_eq!(back, plain);
 }
 
+/// The receivable indexes are written as the sets of the earlier layout
+/// (without the open amounts and days late the account keeps in them) and
+/// rebuilt from the receivables on reading; an index naming a receivable
+/// the snapshot does not hold is an error, not a silent gap.
+#[test]
+fn receivable_indexes_keep_their_shape_and_are_checked_on_reading() {
+    // Before the last payment: D1 paid, D2 partly paid.
+    let events = history_with_every_part();
+    let last_payment = events
+        .iter()
+        .rposition(|e| matches!(e.event, credence_events::Event::PaymentReceived(_)))
+        .unwrap();
+    let account = CustomerAccount::from_history(&events[..last_payment]);
+    assert_eq!(account.open_amounts().count(), 1);
+    assert_eq!(
+        account
+            .closed_days_late_latest_first(date(2026, 12, 31))
+            .count(),
+        1
+    );
+    let json = serde_json::to_value(&account).unwrap();
+    let open = json["open_receivables"].as_array().unwrap();
+    assert!(
+        open.iter().all(|k| k.as_array().unwrap().len() == 3),
+        "{open:?}"
+    );
+    let closed = json["closed_receivables"].as_array().unwrap();
+    assert!(
+        closed.iter().all(|k| k.as_array().unwrap().len() == 2),
+        "{closed:?}"
+    );
+
+    let back: CustomerAccount = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(back, account);
+
+    for (index, id_at) in [("open_receivables", 2), ("closed_receivables", 1)] {
+        let mut damaged = json.clone();
+        damaged[index][0][id_at] = "NOT-A-RECEIVABLE".into();
+        let err = serde_json::from_value::<CustomerAccount>(damaged).unwrap_err();
+        assert!(
+            err.to_string().contains("NOT-A-RECEIVABLE"),
+            "{index}: {err}"
+        );
+    }
+}
+
 /// Credit from an overpayment, then used up by the next delivery: the
 /// account that used its rarely used parts and emptied them again equals
 /// its JSON copy and the same history folded anew.
