@@ -19,6 +19,12 @@
 //! copied. That is what lets the as-of index keep a snapshot every few
 //! events at the cost of what changed in between.
 //!
+//! The indexes of open receivables (allocation order) and of closed ones
+//! (closing order) carry each one's open amount and days late: the facts a
+//! policy decides on read them without looking each receivable up in a
+//! history-sized tree. Snapshots write them as plain sets of keys and
+//! rebuild them from the receivables.
+//!
 //! An account is small in place (224 bytes; it is held by value in every
 //! customer map) and its items are compact: a receivable's delay
 //! explanation is boxed, a receivable's payments and a payment's
