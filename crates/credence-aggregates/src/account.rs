@@ -792,18 +792,24 @@ impl CustomerAccount {
             .map(|(due, _, id, open)| (id, *open, *due))
     }
 
-    /// Closed receivables that closed on or before `up_to`, the most
-    /// recently closed first (ties: larger id first).
-    pub fn closed_receivables_latest_first(
-        &self,
-        up_to: NaiveDate,
-    ) -> impl Iterator<Item = &Receivable> {
+    /// The closed-receivable index's entries that closed on or before
+    /// `up_to`, the most recently closed first (ties: larger id first).
+    fn closed_latest_first(&self, up_to: NaiveDate) -> impl Iterator<Item = &ClosedKey> {
         // Evaluating at the present skips nothing; evaluating the past skips
         // what closed after it.
         self.closed_receivables
             .iter()
             .rev()
             .skip_while(move |(closed_on, _, _)| *closed_on > up_to)
+    }
+
+    /// Closed receivables that closed on or before `up_to`, the most
+    /// recently closed first (ties: larger id first).
+    pub fn closed_receivables_latest_first(
+        &self,
+        up_to: NaiveDate,
+    ) -> impl Iterator<Item = &Receivable> {
+        self.closed_latest_first(up_to)
             .filter_map(|(_, id, _)| self.receivables.get(id))
     }
 
@@ -812,10 +818,7 @@ impl CustomerAccount {
     /// gives, in its order, read from the account's index without looking
     /// each receivable up.
     pub fn closed_days_late_latest_first(&self, up_to: NaiveDate) -> impl Iterator<Item = i64> {
-        self.closed_receivables
-            .iter()
-            .rev()
-            .skip_while(move |(closed_on, _, _)| *closed_on > up_to)
+        self.closed_latest_first(up_to)
             .map(|(_, _, late)| i64::from(*late))
     }
 
