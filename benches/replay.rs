@@ -2,9 +2,12 @@
 //! (read, checksum, decode, fold), each against its baseline measured in
 //! the same run.
 //!
-//! * `replay_memory`: `CustomerAccount::apply` over typed events already in
-//!   memory vs a plain fold over the same `Vec` (a match and a running
-//!   total per event: the floor any replay pays).
+//! * `replay_memory`: typed events replayed from the memory store
+//!   (`EventStore::replay_all`, which lends the stored events) into a plain
+//!   fold, against the same plain fold over a `Vec` of the same events (a
+//!   match and a running total per event: the floor any replay pays); and
+//!   the full fold, `CustomerAccount::apply`, over the `Vec` and from the
+//!   store.
 //! * `replay_file`: the file log's `read_all` pages (read, checksum,
 //!   decode) with the plain fold vs serde_json parse (the codec's `decode`)
 //!   plus the same plain fold over the same events as JSON lines in
@@ -19,10 +22,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::ops::ControlFlow;
 
 use credence_aggregates::CustomerAccount;
 use credence_events::{Event, EventEnvelope, GlobalPosition, StreamId};
-use credence_store::{Durability, EventStore, ExpectedVersion, FileOptions, FileStore};
+use credence_store::{
+    Durability, EventStore, ExpectedVersion, FileOptions, FileStore, MemoryStore,
+};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rust_decimal::Decimal;
 
@@ -102,6 +108,19 @@ fn replay_memory(c: &mut Criterion) {
                 black_box((totals.events, totals.ordered, totals.paid))
             });
         });
+        let store = MemoryStore::from_events(events.iter().cloned()).expect("stores");
+        group.bench_function(BenchmarkId::new("memory-store-replay-plain-fold", n), |b| {
+            b.iter(|| {
+                let mut totals = Totals::default();
+                store
+                    .replay_all(GlobalPosition::START, &mut |e| {
+                        plain_fold(&mut totals, &e.event);
+                        ControlFlow::Continue(())
+                    })
+                    .expect("replays");
+                black_box((totals.events, totals.ordered, totals.paid))
+            });
+        });
         group.bench_function(BenchmarkId::new("credence-account-apply", n), |b| {
             b.iter(|| {
                 let mut accounts = BTreeMap::new();
@@ -111,6 +130,21 @@ fn replay_memory(c: &mut Criterion) {
                 black_box(accounts.len())
             });
         });
+        group.bench_function(
+            BenchmarkId::new("memory-store-replay-account-fold", n),
+            |b| {
+                b.iter(|| {
+                    let mut accounts = BTreeMap::new();
+                    store
+                        .replay_all(GlobalPosition::START, &mut |e| {
+                            account_fold(&mut accounts, e);
+                            ControlFlow::Continue(())
+                        })
+                        .expect("replays");
+                    black_box(accounts.len())
+                });
+            },
+        );
     }
     group.finish();
 }

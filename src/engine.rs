@@ -392,17 +392,12 @@ impl Engine {
             *slot = Some(self.load_snapshot(stream)?.unwrap_or_default());
         }
         let account = slot.as_mut().expect("just filled");
-        loop {
-            let from = account.version().next();
-            let events = self.store.read_stream(stream, from, READ_BATCH)?;
-            let done = events.len() < READ_BATCH;
-            for envelope in &events {
-                account.apply(envelope);
-            }
-            if done {
-                return Ok(());
-            }
-        }
+        let from = account.version().next();
+        self.store.replay_stream(stream, from, &mut |envelope| {
+            account.apply(envelope);
+            ControlFlow::Continue(())
+        })?;
+        Ok(())
     }
 
     fn snapshot_key() -> Result<SnapshotKey, EngineError> {
@@ -653,16 +648,23 @@ impl Engine {
     /// A store error, or read models that cannot follow the log.
     pub fn read_models<T>(&self, f: impl FnOnce(&ReadModels) -> T) -> Result<T, EngineError> {
         let mut read = lock(&self.read);
-        loop {
-            let after = read.projections.checkpoint().min(read.as_of.checkpoint());
-            let batch = self.store.read_all(after, READ_BATCH)?;
-            for envelope in &batch {
-                read.projections.apply(envelope)?;
-                read.as_of.apply(envelope)?;
+        let after = read.projections.checkpoint().min(read.as_of.checkpoint());
+        let mut failed = None;
+        self.store.replay_all(after, &mut |envelope| {
+            let applied = read
+                .projections
+                .apply(envelope)
+                .and_then(|_| read.as_of.apply(envelope));
+            match applied {
+                Ok(_) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
             }
-            if batch.len() < READ_BATCH {
-                break;
-            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         Ok(f(&read))
     }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
     reason = "the hashed maps are looked up, never iterated"
 )]
 use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,8 +24,22 @@ use crate::store::{
 /// It keeps every guarantee of the contract except durability. Clone the
 /// events of a real store into one ([`MemoryStore::from_events`]) to run a
 /// what-if without touching the real log.
+///
+/// Stored events never move (an append-only vector of fixed buckets), and
+/// an append publishes its batch at once by advancing the committed count
+/// after writing it, under the writers' lock. Readers take no lock to
+/// read events: [`replay_all`](EventStore::replay_all) and
+/// [`replay_stream`](EventStore::replay_stream) lend the stored events
+/// themselves, without copying one, and [`read_all`](EventStore::read_all)
+/// clones what it returns without blocking writers.
 #[derive(Default)]
 pub struct MemoryStore {
+    /// Every event in position order (position = index + 1). Entries at
+    /// and beyond `committed` may be half-written batches: never read.
+    events: boxcar::Vec<EventEnvelope>,
+    /// How many of `events` are committed: an append raises it (release)
+    /// once its whole batch is written; readers load it (acquire) first.
+    committed: AtomicUsize,
     state: Mutex<State>,
     appended: AppendSignal,
 }
@@ -32,7 +48,7 @@ impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.lock();
         f.debug_struct("MemoryStore")
-            .field("events", &state.events.len())
+            .field("events", &self.committed.load(Ordering::Acquire))
             .field("streams", &state.streams.len())
             .finish_non_exhaustive()
     }
@@ -44,8 +60,7 @@ impl std::fmt::Debug for MemoryStore {
     reason = "the hashed maps are looked up, never iterated"
 )]
 struct State {
-    events: Vec<EventEnvelope>,
-    /// Each stream's events (indexes into `events`), by stream: hashed, as
+    /// Each stream's events (indexes into the store's events), by stream: hashed, as
     /// nothing iterates streams in order and an append looks its stream up.
     streams: HashMap<StreamId, Vec<usize>>,
     /// Every event id, for idempotent appends.
@@ -79,6 +94,37 @@ impl MemoryStore {
         Ok(store)
     }
 
+    /// The committed event at `index`.
+    fn event(&self, index: usize) -> Result<&EventEnvelope, StoreError> {
+        self.events.get(index).ok_or_else(|| {
+            StoreError::Unusable(format!(
+                "memory store: event {index} is counted but not stored"
+            ))
+        })
+    }
+
+    /// How many events are committed.
+    fn committed(&self) -> usize {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    /// Where the events of `stream` from version `from` are, at most `max`
+    /// of them (copied out, so that the lock is not held while they are
+    /// read).
+    fn stream_indexes(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        max: usize,
+    ) -> Result<Vec<usize>, StoreError> {
+        let state = self.lock();
+        let Some(indexes) = state.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let skip = from.0.saturating_sub(1).min(indexes.len() as u64) as usize;
+        Ok(indexes[skip..].iter().take(max).copied().collect())
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-updated
         // (every update is a sequence of pushes after validation), so a
@@ -103,38 +149,48 @@ impl EventStore for MemoryStore {
         let mut state = self.lock();
         let current = state.version(stream);
         let plan = plan_append(stream, expected, events, current, |id| {
-            Ok(state.ids.get(id).map(|&i| state.events[i].clone()))
+            state
+                .ids
+                .get(id)
+                .map(|&i| self.event(i).cloned())
+                .transpose()
         })?;
         let current = match plan {
             AppendPlan::AlreadyStored(outcome) => return Ok(outcome),
             AppendPlan::Write { current } => current,
         };
-        let first = GlobalPosition(state.events.len() as u64 + 1);
+        let committed = self.committed();
+        if self.events.count() != committed {
+            // Only a panic in the middle of an earlier append (an
+            // allocation failure) leaves uncommitted events behind.
+            return Err(StoreError::Unusable(
+                "an earlier append of the memory store was interrupted".into(),
+            ));
+        }
+        let first = GlobalPosition(committed as u64 + 1);
         let mut version = current;
-        let State {
-            events: stored,
-            streams,
-            ids,
-            ..
-        } = &mut *state;
+        let State { streams, ids, .. } = &mut *state;
         ids.reserve(events.len());
         let indexes = match streams.get_mut(stream) {
             Some(indexes) => indexes,
             None => streams.entry(stream.clone()).or_default(),
         };
-        for event in events {
+        for (index, event) in (committed..).zip(events) {
             version = version.next();
-            let index = stored.len();
             let position = GlobalPosition(index as u64 + 1);
+            let stored = self.events.push(event.clone().into_envelope(
+                stream.clone(),
+                version,
+                position,
+            ));
+            debug_assert_eq!(stored, index, "appends are serialised by the lock");
             ids.insert(event.id, index);
             indexes.push(index);
-            stored.push(
-                event
-                    .clone()
-                    .into_envelope(stream.clone(), version, position),
-            );
         }
-        let last = GlobalPosition(state.events.len() as u64);
+        let last = GlobalPosition((committed + events.len()) as u64);
+        // Publishes the whole batch at once: readers read below this count.
+        self.committed
+            .store(committed + events.len(), Ordering::Release);
         drop(state);
         self.appended.notify();
         Ok(AppendOutcome {
@@ -151,16 +207,10 @@ impl EventStore for MemoryStore {
         from: StreamVersion,
         max: usize,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let state = self.lock();
-        let Some(indexes) = state.streams.get(stream) else {
-            return Ok(Vec::new());
-        };
-        let skip = from.0.saturating_sub(1).min(indexes.len() as u64) as usize;
-        Ok(indexes[skip..]
-            .iter()
-            .take(max)
-            .map(|&i| state.events[i].clone())
-            .collect())
+        self.stream_indexes(stream, from, max)?
+            .into_iter()
+            .map(|i| self.event(i).cloned())
+            .collect()
     }
 
     fn read_all(
@@ -168,9 +218,41 @@ impl EventStore for MemoryStore {
         after: GlobalPosition,
         max: usize,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let state = self.lock();
-        let skip = after.0.min(state.events.len() as u64) as usize;
-        Ok(state.events[skip..].iter().take(max).cloned().collect())
+        let committed = self.committed();
+        let skip = after.0.min(committed as u64) as usize;
+        (skip..committed)
+            .take(max)
+            .map(|i| self.event(i).cloned())
+            .collect()
+    }
+
+    fn replay_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        for i in self.stream_indexes(stream, from, usize::MAX)? {
+            if visit(self.event(i)?).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn replay_all(
+        &self,
+        after: GlobalPosition,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let committed = self.committed();
+        let skip = after.0.min(committed as u64) as usize;
+        for i in skip..committed {
+            if visit(self.event(i)?).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
@@ -184,7 +266,7 @@ impl EventStore for MemoryStore {
     }
 
     fn head(&self) -> Result<GlobalPosition, StoreError> {
-        Ok(GlobalPosition(self.lock().events.len() as u64))
+        Ok(GlobalPosition(self.committed() as u64))
     }
 
     fn save_snapshot(&self, snapshot: &Snapshot) -> Result<(), StoreError> {
@@ -219,10 +301,12 @@ impl EventStore for MemoryStore {
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
         let state = self.lock();
+        // Under the writers' lock: no batch is half-written.
+        let committed = self.committed() as u64;
         Ok(VerifyReport::new(
-            state.events.len() as u64,
+            committed,
             state.streams.len() as u64,
-            GlobalPosition(state.events.len() as u64),
+            GlobalPosition(committed),
         ))
     }
 
@@ -233,8 +317,9 @@ impl EventStore for MemoryStore {
     ) -> Result<GlobalPosition, StoreError> {
         Ok(self
             .appended
-            .wait_for_head(self.lock(), after, timeout, |state| {
-                GlobalPosition(state.events.len() as u64)
+            .wait_for_head(self.lock(), after, timeout, |_| {
+                // Raised under the lock the wait holds between checks.
+                GlobalPosition(self.committed() as u64)
             }))
     }
 }
@@ -269,5 +354,64 @@ mod tests {
             .unwrap();
         assert_eq!(real.head().unwrap(), GlobalPosition(3));
         assert_eq!(copy.head().unwrap(), GlobalPosition(4));
+    }
+
+    #[test]
+    fn readers_see_whole_batches_while_a_writer_appends() {
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let store = MemoryStore::new();
+        let streams: Vec<StreamId> = (0..4)
+            .map(|i| StreamId::new(format!("s{i}")).unwrap())
+            .collect();
+        const BATCHES: u128 = 400;
+        const BATCH: u128 = 5;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for b in 0..BATCHES {
+                    let batch: Vec<NewEvent> = (0..BATCH)
+                        .map(|k| {
+                            NewEvent::new(
+                                EventId::from_u128(b * BATCH + k + 1),
+                                at,
+                                ManagerAssigned {
+                                    manager: ManagerId::new("m").unwrap(),
+                                },
+                            )
+                        })
+                        .collect();
+                    let s = &streams[(b % 4) as usize];
+                    store.append(s, ExpectedVersion::Any, &batch).unwrap();
+                }
+            });
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    loop {
+                        let mut positions = Vec::new();
+                        store
+                            .replay_all(GlobalPosition::START, &mut |e| {
+                                positions.push(e.position.0);
+                                ControlFlow::Continue(())
+                            })
+                            .unwrap();
+                        // A gap-free prefix of the log, in whole batches.
+                        assert!(positions.iter().copied().eq(1..=positions.len() as u64));
+                        assert_eq!(positions.len() as u128 % BATCH, 0);
+                        let mut versions = Vec::new();
+                        store
+                            .replay_stream(&streams[1], StreamVersion::NONE, &mut |e| {
+                                versions.push(e.version.0);
+                                ControlFlow::Continue(())
+                            })
+                            .unwrap();
+                        assert!(versions.iter().copied().eq(1..=versions.len() as u64));
+                        assert_eq!(versions.len() as u128 % BATCH, 0);
+                        if positions.len() as u128 == BATCHES * BATCH {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(store.verify().unwrap().events, (BATCHES * BATCH) as u64);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, MutexGuard};
 use std::time::{Duration, Instant};
@@ -160,6 +161,10 @@ impl VerifyReport {
 /// scans the log.
 const STREAMS_SCAN_PAGE: usize = 4_096;
 
+/// Events per page when the provided implementations of
+/// [`EventStore::replay_stream`] and [`EventStore::replay_all`] read.
+const REPLAY_PAGE: usize = 4_096;
+
 /// An append-only event log of streams, with snapshots.
 ///
 /// # Guarantees (every backend)
@@ -224,6 +229,74 @@ pub trait EventStore: Send + Sync + fmt::Debug {
     /// Infrastructure errors.
     fn read_all(&self, after: GlobalPosition, max: usize)
     -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// Hands every event of `stream` from version `from` (inclusive, as in
+    /// [`read_stream`](EventStore::read_stream)) to `visit`, in version
+    /// order, until the stream's end or until `visit` breaks: a fold over
+    /// the stream without a vector of owned events.
+    ///
+    /// Every event committed before the call is visited (unless `visit`
+    /// breaks); one committed during the call may be too. The provided
+    /// implementation reads pages of [`read_stream`](EventStore::read_stream)
+    /// and lends their events; [`MemoryStore`](crate::MemoryStore) lends
+    /// its own, copying nothing. `visit` may call the store.
+    ///
+    /// # Errors
+    ///
+    /// Infrastructure errors; the events visited before one stay visited.
+    fn replay_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let mut from = StreamVersion(from.0.max(1));
+        loop {
+            let page = self.read_stream(stream, from, REPLAY_PAGE)?;
+            for envelope in &page {
+                if visit(envelope).is_break() {
+                    return Ok(());
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == REPLAY_PAGE => from = last.version.next(),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Hands every event of the global log after position `after`
+    /// (exclusive, as in [`read_all`](EventStore::read_all)) to `visit`, in
+    /// position order, until the log's end or until `visit` breaks.
+    ///
+    /// Every event committed before the call is visited (unless `visit`
+    /// breaks), with no gap; one committed during the call may be too. The
+    /// provided implementation reads pages of
+    /// [`read_all`](EventStore::read_all); [`MemoryStore`](crate::MemoryStore)
+    /// lends its own events, copying nothing. `visit` may call the store.
+    ///
+    /// # Errors
+    ///
+    /// Infrastructure errors; the events visited before one stay visited.
+    fn replay_all(
+        &self,
+        after: GlobalPosition,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let mut after = after;
+        loop {
+            let page = self.read_all(after, REPLAY_PAGE)?;
+            for envelope in &page {
+                if visit(envelope).is_break() {
+                    return Ok(());
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == REPLAY_PAGE => after = last.position,
+                _ => return Ok(()),
+            }
+        }
+    }
 
     /// Every stream that holds at least one event, in id order.
     ///

@@ -3,11 +3,12 @@
 //! Each check takes a fresh store. [`conformance_tests!`] turns the checks
 //! into `#[test]`s for a backend given a fixture factory.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use credence_events::{GlobalPosition, StreamId, StreamVersion};
+use credence_events::{EventEnvelope, GlobalPosition, StreamId, StreamVersion};
 use credence_store::{
     DuplicateReason, EventStore, ExpectedVersion, MemoryStore, Snapshot, SnapshotKey, StoreError,
     Subscription,
@@ -22,7 +23,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@tests $factory;
             append_and_read, expected_versions, idempotent_appends, bad_input_stores_nothing,
             subscription_catches_up_then_follows, subscription_never_skips_concurrent_appends,
-            snapshots, gap_free_paging, verify_counts, streams_in_id_order);
+            snapshots, gap_free_paging, verify_counts, streams_in_id_order,
+            replay_lends_what_reads_return);
     };
     (@tests $factory:expr; $($check:ident),*) => {
         $(
@@ -452,6 +454,128 @@ pub fn streams_in_id_order(store: &Arc<dyn EventStore>) {
     // The provided implementation (a scan of the log) agrees.
     let scanned = ScanOnly(Arc::clone(store));
     assert_eq!(scanned.streams().unwrap(), expected);
+}
+
+/// Every event `replay_stream` lends, from `from`, and how often `visit`
+/// was called; it stops after `stop_after` events.
+fn replayed_stream(
+    store: &dyn EventStore,
+    s: &StreamId,
+    from: StreamVersion,
+    stop_after: usize,
+) -> Vec<EventEnvelope> {
+    let mut seen = Vec::new();
+    store
+        .replay_stream(s, from, &mut |e| {
+            seen.push(e.clone());
+            if seen.len() == stop_after {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    seen
+}
+
+/// Every event `replay_all` lends after `after`; it stops after
+/// `stop_after` events.
+fn replayed_all(
+    store: &dyn EventStore,
+    after: GlobalPosition,
+    stop_after: usize,
+) -> Vec<EventEnvelope> {
+    let mut seen = Vec::new();
+    store
+        .replay_all(after, &mut |e| {
+            seen.push(e.clone());
+            if seen.len() == stop_after {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    seen
+}
+
+pub fn replay_lends_what_reads_return(store: &Arc<dyn EventStore>) {
+    // More than a page of the provided implementations (4,096 events) in
+    // one stream, interleaved with two others.
+    let (big, small, other) = (stream("big"), stream("small"), stream("other"));
+    let mut id = 1;
+    for round in 0..50u128 {
+        store
+            .append(&big, ExpectedVersion::Any, &evs(id, 100))
+            .unwrap();
+        id += 100;
+        let s = if round % 2 == 0 { &small } else { &other };
+        store.append(s, ExpectedVersion::Any, &evs(id, 3)).unwrap();
+        id += 3;
+    }
+    let total = id - 1;
+    let everything = store.read_all(GlobalPosition::START, usize::MAX).unwrap();
+    assert_eq!(everything.len() as u128, total);
+    // The backend's own implementation and the provided one (through a
+    // wrapper that overrides neither) lend the same events.
+    let provided = ScanOnly(Arc::clone(store));
+    for replayer in [store.as_ref(), &provided as &dyn EventStore] {
+        for after in [
+            0,
+            1,
+            4_095,
+            4_096,
+            4_097,
+            5_000,
+            total as u64,
+            total as u64 + 5,
+        ] {
+            let after = GlobalPosition(after);
+            assert_eq!(
+                replayed_all(replayer, after, usize::MAX),
+                store.read_all(after, usize::MAX).unwrap(),
+                "replay_all after {after:?}"
+            );
+        }
+        assert_eq!(
+            replayed_all(replayer, GlobalPosition(10), 4_500),
+            everything[10..4_510]
+        );
+        for s in [&big, &small, &other, &stream("nobody")] {
+            for from in [0, 1, 2, 4_096, 4_097, 4_999, 5_000, 5_001, 9_000] {
+                let from = StreamVersion(from);
+                assert_eq!(
+                    replayed_stream(replayer, s, from, usize::MAX),
+                    store.read_stream(s, from, usize::MAX).unwrap(),
+                    "replay_stream {s} from {from:?}"
+                );
+            }
+        }
+        let head = replayed_stream(replayer, &big, StreamVersion(3), 4_200);
+        assert_eq!(
+            head,
+            store.read_stream(&big, StreamVersion(3), 4_200).unwrap()
+        );
+        assert_eq!(
+            replayed_stream(replayer, &big, StreamVersion(1), 1).len(),
+            1
+        );
+    }
+    // The visitor may call the store, appends included.
+    let mut appended = 0;
+    store
+        .replay_stream(&small, StreamVersion::NONE, &mut |e| {
+            assert_eq!(store.stream_version(&e.stream).unwrap().0, 75 + appended);
+            if appended < 2 {
+                let next = ev(total + 1 + u128::from(appended));
+                store.append(&small, ExpectedVersion::Any, &[next]).unwrap();
+                appended += 1;
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(appended, 2);
+    assert_eq!(store.stream_version(&small).unwrap(), StreamVersion(77));
 }
 
 /// A store that answers [`EventStore::streams`] with the trait's provided
