@@ -45,8 +45,8 @@ use credence_events::{
     StreamId, StreamVersion,
 };
 use credence_policies::{
-    Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIfDifference, decide_order,
-    evaluate_customer, release_held_orders, replay_check, what_if,
+    Policy, PolicyError, PolicyRegistry, ReplayReport, WhatIf, WhatIfDifference, decide_order,
+    evaluate_customer, release_held_orders, replay_check,
 };
 use credence_projections::{
     AllocationPlan, AsOfIndex, Projection, ProjectionConfig, ProjectionError, Projections,
@@ -812,12 +812,12 @@ impl Engine {
         Ok(customers)
     }
 
-    /// Runs `audit` on every customer's history, on up to
+    /// Runs `audit` on every customer, on up to
     /// [`EngineConfig::audit_threads`] threads (customers are independent),
     /// and returns the results in customer order. The first error wins.
     fn audit_each<T: Send>(
         &self,
-        audit: impl Fn(&CustomerId, &[EventEnvelope]) -> Result<T, EngineError> + Sync,
+        audit: impl Fn(&CustomerId) -> Result<T, EngineError> + Sync,
     ) -> Result<Vec<(CustomerId, T)>, EngineError> {
         let customers = self.customers()?;
         let threads = match self.config.audit_threads {
@@ -828,10 +828,7 @@ impl Engine {
         let run = |k: usize| -> Result<Vec<(usize, T)>, EngineError> {
             (k..customers.len())
                 .step_by(threads)
-                .map(|i| {
-                    let history = self.history(&customers[i])?;
-                    Ok((i, audit(&customers[i], &history)?))
-                })
+                .map(|i| Ok((i, audit(&customers[i])?)))
                 .collect()
         };
         let mut results = if threads == 1 {
@@ -865,7 +862,10 @@ impl Engine {
     /// A store error.
     #[tracing::instrument(skip_all)]
     pub fn replay_check(&self) -> Result<Vec<(CustomerId, ReplayReport)>, EngineError> {
-        self.audit_each(|_, history| Ok(replay_check(history, &self.registry, self.calendar())))
+        self.audit_each(|customer| {
+            let history = self.history(customer)?;
+            Ok(replay_check(&history, &self.registry, self.calendar()))
+        })
     }
 
     /// Evaluates `candidate` at every recorded decision point (those with a
@@ -882,14 +882,25 @@ impl Engine {
         candidate: &Policy,
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<Vec<(CustomerId, WhatIfDifference)>, EngineError> {
-        let per_customer = self.audit_each(|_, history| {
-            Ok(what_if(
-                history,
-                &self.registry,
-                candidate,
-                range,
-                self.calendar(),
-            )?)
+        // Each stream is folded as the store lends it, never copied whole.
+        let per_customer = self.audit_each(|customer| {
+            let mut run = WhatIf::new(&self.registry, candidate, range, self.calendar());
+            let mut failed = None;
+            let stream = StreamId::for_customer(customer);
+            self.store
+                .replay_stream(&stream, StreamVersion::NONE, &mut |envelope| match run
+                    .push(envelope)
+                {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                })?;
+            match failed {
+                Some(e) => Err(e.into()),
+                None => Ok(run.finish()),
+            }
         })?;
         Ok(per_customer
             .into_iter()

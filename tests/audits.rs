@@ -134,10 +134,25 @@ proptest! {
             // The fast path (outcomes first, on facts without sources)
             // finds what the definition finds.
             for policy in [&candidate, &stricter] {
+                let all = what_if_by_definition(events, &registry, policy, &calendar);
                 prop_assert_eq!(
                     what_if(events, &registry, policy, None, &calendar).expect("what-if"),
-                    what_if_by_definition(events, &registry, policy, &calendar)
+                    all.clone()
                 );
+                // A range keeps the points evaluated in [from, to): its
+                // bounds are the times of two of the differences.
+                if let (Some(first), Some(last)) = (all.get(all.len() / 3), all.get(2 * all.len() / 3)) {
+                    let range = (first.evaluated_at, last.evaluated_at);
+                    let within: Vec<_> = all
+                        .iter()
+                        .filter(|d| d.evaluated_at >= range.0 && d.evaluated_at < range.1)
+                        .cloned()
+                        .collect();
+                    prop_assert_eq!(
+                        what_if(events, &registry, policy, Some(range), &calendar).expect("what-if"),
+                        within
+                    );
+                }
             }
             reports.push((customer.clone(), replay_check(events, &registry, &calendar)));
         }

@@ -103,36 +103,73 @@ pub struct DecisionPoint {
 /// Cuts a stream into decision points (see the [module docs](self)).
 pub fn decision_points(history: &[EventEnvelope]) -> Vec<DecisionPoint> {
     let mut points: Vec<DecisionPoint> = Vec::new();
-    let mut open = false;
+    let mut cutter = PointCutter::default();
     for (i, envelope) in history.iter().enumerate() {
+        match cutter.feed(i, envelope) {
+            Cut::Starts => points.extend(cutter.last.clone()),
+            Cut::Joins => {
+                if let Some(p) = points.last_mut() {
+                    p.end = i + 1;
+                }
+            }
+            Cut::Outside => {}
+        }
+    }
+    points
+}
+
+/// What one event is to the decision points: the start of one, a part of
+/// the last one, or no decision at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Starts,
+    Joins,
+    Outside,
+}
+
+/// Cuts a stream into decision points one event at a time, keeping only
+/// the last point: [`decision_points`] over a slice, [`WhatIf`] over a
+/// stream it never holds whole.
+#[derive(Debug, Default)]
+struct PointCutter {
+    /// The last point started (its `end` kept up to date).
+    last: Option<DecisionPoint>,
+    /// Whether the previous event was a customer-level policy event that
+    /// the next one may join.
+    open: bool,
+}
+
+impl PointCutter {
+    /// Feeds the event at index `i` of the stream.
+    fn feed(&mut self, i: usize, envelope: &EventEnvelope) -> Cut {
         let Some(explanation) = envelope.event.explanation() else {
-            open = false;
-            continue;
+            self.open = false;
+            return Cut::Outside;
         };
-        let order = order_of(&envelope.event).cloned();
-        let joins = open
+        let order = order_of(&envelope.event);
+        let joins = self.open
             && order.is_none()
-            && points.last().is_some_and(|p| {
+            && self.last.as_ref().is_some_and(|p| {
                 p.order.is_none()
                     && p.evaluated_at == explanation.evaluated_at
                     && p.policy == explanation.policy
             });
+        self.open = order.is_none();
         if joins {
-            if let Some(p) = points.last_mut() {
+            if let Some(p) = self.last.as_mut() {
                 p.end = i + 1;
             }
-        } else {
-            points.push(DecisionPoint {
-                start: i,
-                end: i + 1,
-                evaluated_at: explanation.evaluated_at,
-                policy: explanation.policy.clone(),
-                order: order.clone(),
-            });
+            return Cut::Joins;
         }
-        open = order.is_none();
+        self.last = Some(DecisionPoint {
+            start: i,
+            end: i + 1,
+            evaluated_at: explanation.evaluated_at,
+            policy: explanation.policy.clone(),
+            order: order.cloned(),
+        });
+        Cut::Starts
     }
-    points
 }
 
 /// A recorded decision that did not reproduce.
@@ -369,7 +406,8 @@ impl WhatIfDifference {
 /// Evaluates `candidate` at every recorded decision point of one customer's
 /// stream whose `evaluated_at` is in `[from, to)` (all when `range` is
 /// `None`) and lists the points where its outcome differs from the recorded
-/// policy's.
+/// policy's. [`WhatIf`] does the same over a stream fed one event at a
+/// time.
 ///
 /// # Errors
 ///
@@ -382,31 +420,108 @@ pub fn what_if(
     range: Option<(DateTime<Utc>, DateTime<Utc>)>,
     calendar: &BusinessCalendar,
 ) -> Result<Vec<WhatIfDifference>, PolicyError> {
-    let mut differences = Vec::new();
-    let mut state = CustomerAccount::new();
-    let mut applied = 0;
-    for point in decision_points(history) {
-        if let Some((from, to)) = range {
-            if point.evaluated_at < from || point.evaluated_at >= to {
-                continue;
-            }
-        }
-        for envelope in &history[applied..point.start] {
-            state.apply(envelope);
-        }
-        applied = point.start;
-        let recorded = registry
-            .get(&point.policy)
-            .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
-        if let Some((old, new)) = decide_both(recorded, candidate, &state, &point, calendar)? {
-            differences.push(WhatIfDifference {
-                version: history[point.start].version,
-                evaluated_at: point.evaluated_at,
-                order: point.order.clone(),
-                old,
-                new,
-            });
+    let mut run = WhatIf::new(registry, candidate, range, calendar);
+    for envelope in history {
+        run.push(envelope)?;
+    }
+    Ok(run.finish())
+}
+
+/// A what-if over one customer's stream fed one event at a time, in
+/// version order (from an event store's `replay_stream`, say): the stream
+/// is never held whole. At each decision point it decides with the recorded
+/// policy and with the candidate on the state before the point, as
+/// [`what_if`] does.
+///
+/// ```
+/// # use credence_events::BusinessCalendar;
+/// # use credence_policies::{Policy, PolicyRegistry, WhatIf};
+/// let registry = PolicyRegistry::new().with(Policy::default_policy());
+/// let candidate = Policy::default_policy();
+/// let calendar = BusinessCalendar::default();
+/// let mut run = WhatIf::new(&registry, &candidate, None, &calendar);
+/// # let history: Vec<credence_events::EventEnvelope> = Vec::new();
+/// for envelope in &history {
+///     run.push(envelope)?;
+/// }
+/// assert!(run.finish().is_empty());
+/// # Ok::<(), credence_policies::PolicyError>(())
+/// ```
+#[derive(Debug)]
+pub struct WhatIf<'a> {
+    registry: &'a PolicyRegistry,
+    candidate: &'a Policy,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    calendar: &'a BusinessCalendar,
+    /// The stream folded so far.
+    state: CustomerAccount,
+    cutter: PointCutter,
+    /// Events fed so far.
+    fed: usize,
+    differences: Vec<WhatIfDifference>,
+}
+
+impl<'a> WhatIf<'a> {
+    /// A run of `candidate` against the policies of `registry` (those the
+    /// stream's decisions name), at the points whose `evaluated_at` is in
+    /// `range` (`[from, to)`; all when `None`).
+    pub fn new(
+        registry: &'a PolicyRegistry,
+        candidate: &'a Policy,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        calendar: &'a BusinessCalendar,
+    ) -> Self {
+        Self {
+            registry,
+            candidate,
+            range,
+            calendar,
+            state: CustomerAccount::new(),
+            cutter: PointCutter::default(),
+            fed: 0,
+            differences: Vec::new(),
         }
     }
-    Ok(differences)
+
+    /// Feeds the stream's next event: decides at it when it starts a
+    /// decision point in range, then folds it.
+    ///
+    /// # Errors
+    ///
+    /// [`PolicyError::UnknownPolicy`] when the point's recorded policy is
+    /// not in the registry; evaluation errors of either policy. The run
+    /// should then be dropped.
+    pub fn push(&mut self, envelope: &EventEnvelope) -> Result<(), PolicyError> {
+        let i = self.fed;
+        self.fed += 1;
+        if self.cutter.feed(i, envelope) == Cut::Starts {
+            if let Some(point) = self.cutter.last.as_ref().filter(|p| {
+                self.range
+                    .is_none_or(|(from, to)| p.evaluated_at >= from && p.evaluated_at < to)
+            }) {
+                let recorded = self
+                    .registry
+                    .get(&point.policy)
+                    .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
+                if let Some((old, new)) =
+                    decide_both(recorded, self.candidate, &self.state, point, self.calendar)?
+                {
+                    self.differences.push(WhatIfDifference {
+                        version: envelope.version,
+                        evaluated_at: point.evaluated_at,
+                        order: point.order.clone(),
+                        old,
+                        new,
+                    });
+                }
+            }
+        }
+        self.state.apply(envelope);
+        Ok(())
+    }
+
+    /// The points where the candidate decides differently, in stream order.
+    pub fn finish(self) -> Vec<WhatIfDifference> {
+        self.differences
+    }
 }

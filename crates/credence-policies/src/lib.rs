@@ -122,8 +122,8 @@ pub mod policy;
 pub mod reminders;
 
 pub use audit::{
-    DecisionPoint, Mismatch, PolicyRegistry, ReplayReport, WhatIfDifference, decision_points,
-    replay_check, what_if,
+    DecisionPoint, Mismatch, PolicyRegistry, ReplayReport, WhatIf, WhatIfDifference,
+    decision_points, replay_check, what_if,
 };
 pub use condition::{Condition, Threshold};
 pub use decision::{Decision, InterestCharge, InterestLine, Outcome};
