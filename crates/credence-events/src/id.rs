@@ -52,13 +52,26 @@ fn validate(kind: &'static str, value: &str) -> Result<(), IdError> {
     if value.len() > MAX_ID_LEN {
         return Err(IdError::TooLong { kind });
     }
-    if value.chars().any(char::is_control) || value.trim() != value {
+    if is_malformed(value) {
         return Err(IdError::Malformed {
             kind,
             value: value.to_owned(),
         });
     }
     Ok(())
+}
+
+/// A control character anywhere, or white space at either end.
+fn is_malformed(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        // Most ids are ASCII: one pass over the bytes. ASCII's white space
+        // is either a control character or the space.
+        (Some(first), Some(last)) if value.is_ascii() => {
+            bytes.iter().any(u8::is_ascii_control) || *first == b' ' || *last == b' '
+        }
+        _ => value.chars().any(char::is_control) || value.trim() != value,
+    }
 }
 
 macro_rules! string_id {
@@ -375,6 +388,18 @@ mod tests {
         assert!(err.to_string().contains("customer id is empty"), "{err}");
         let id: CustomerId = serde_json::from_str("\"c1\"").unwrap();
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"c1\"");
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast path judges as the definition does.
+        #[test]
+        fn malformed_as_defined(value in proptest::prop_oneof![
+            "[ a~]{0,6}",
+            "[ aZ~\t\n\x0b\x0c\r\x00\x7f\u{85}\u{a0}\u{2028}é]{0,6}",
+        ]) {
+            let defined = value.chars().any(char::is_control) || value.trim() != value;
+            proptest::prop_assert_eq!(is_malformed(&value), defined);
+        }
     }
 
     #[test]
