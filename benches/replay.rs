@@ -8,10 +8,11 @@
 //!   match and a running total per event: the floor any replay pays); and
 //!   the full fold, `CustomerAccount::apply`, over the `Vec` and from the
 //!   store.
-//! * `replay_file`: the file log's `read_all` pages (read, checksum,
-//!   decode) with the plain fold vs serde_json parse (the codec's `decode`)
-//!   plus the same plain fold over the same events as JSON lines in
-//!   memory; and the file log folded into accounts (a full replay).
+//! * `replay_file`: the file log's `replay_all` (read, checksum, decode,
+//!   a page of frames at a time) with the plain fold vs serde_json parse
+//!   (the codec's `decode`) plus the same plain fold over the same events
+//!   as JSON lines in memory; and the file log folded into accounts (a
+//!   full replay).
 //!
 //! Run with: `cargo bench --bench replay`. `CREDENCE_BENCH_QUICK=1` shrinks
 //! sizes and times.
@@ -82,15 +83,15 @@ fn account_fold(accounts: &mut BTreeMap<StreamId, CustomerAccount>, envelope: &E
     }
 }
 
-/// Reads the whole file log in pages of 4,096 and hands each event to `f`.
+/// Replays the whole file log (`EventStore::replay_all`: read, checksum,
+/// decode a page of frames at a time) and hands each event to `f`.
 fn read_file(store: &FileStore, mut f: impl FnMut(&EventEnvelope)) {
-    let mut after = GlobalPosition::START;
-    loop {
-        let page = store.read_all(after, 4096).expect("reads");
-        let Some(last) = page.last() else { break };
-        after = last.position;
-        page.iter().for_each(&mut f);
-    }
+    store
+        .replay_all(GlobalPosition::START, &mut |e| {
+            f(e);
+            ControlFlow::Continue(())
+        })
+        .expect("replays");
 }
 
 fn replay_memory(c: &mut Criterion) {

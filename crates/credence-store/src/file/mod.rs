@@ -16,6 +16,7 @@ mod recovery;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -208,6 +209,10 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// larger frame is read whole).
 const READ_CHUNK: u64 = 64 * 1024;
 
+/// Events a replay reads at a time (its locations copied out of the index,
+/// so that appends are not held up while the page is read).
+const REPLAY_PAGE: usize = 4_096;
+
 /// The file name of segment `number`.
 pub fn segment_file_name(number: u64) -> String {
     format!("{number:010}.seg")
@@ -307,8 +312,23 @@ impl FileStore {
     }
 
     fn read_frames(&self, locs: &[Loc]) -> Result<Vec<EventEnvelope>, StoreError> {
-        let segments = read(&self.segments).clone();
         let mut out = Vec::with_capacity(locs.len());
+        // The visitor never breaks.
+        let _continued = self.visit_frames(locs, &mut |envelope| {
+            out.push(envelope);
+            ControlFlow::Continue(())
+        })?;
+        Ok(out)
+    }
+
+    /// Reads, checks and decodes the frames at `locs`, in order, handing
+    /// each event to `visit` until it breaks; returns whether it did.
+    fn visit_frames(
+        &self,
+        locs: &[Loc],
+        visit: &mut dyn FnMut(EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, StoreError> {
+        let segments = read(&self.segments).clone();
         let mut i = 0;
         let mut buf = Vec::new();
         let mut last_stream = None;
@@ -351,11 +371,36 @@ impl FileStore {
                         reason: e.to_string(),
                     })?;
                 at += len;
-                out.push(raw.to_envelope_reusing(&mut last_stream)?);
+                if visit(raw.to_envelope_reusing(&mut last_stream)?).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
             }
             i = j;
         }
-        Ok(out)
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Hands the events at the locations `page` gives (a page at a time,
+    /// from the index; an empty page ends) to `visit`, until it breaks.
+    fn replay_pages(
+        &self,
+        mut page: impl FnMut(&Index, usize) -> Vec<Loc>,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let mut done = 0;
+        loop {
+            let locs = page(&read(&self.index), done);
+            if locs.is_empty() {
+                return Ok(());
+            }
+            done += locs.len();
+            if self
+                .visit_frames(&locs, &mut |envelope| visit(&envelope))?
+                .is_break()
+            {
+                return Ok(());
+            }
+        }
     }
 
     /// Validates and writes one commit group; sets every ticket's result.
@@ -643,6 +688,52 @@ impl EventStore for FileStore {
             index.locs[skip..].iter().take(max).copied().collect()
         };
         self.read_frames(&locs)
+    }
+
+    fn replay_stream(
+        &self,
+        stream: &StreamId,
+        from: StreamVersion,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let first = from.0.saturating_sub(1);
+        self.replay_pages(
+            |index, done| {
+                let Some(positions) = index.streams.get(stream) else {
+                    return Vec::new();
+                };
+                let skip = first
+                    .saturating_add(done as u64)
+                    .min(positions.len() as u64) as usize;
+                positions[skip..]
+                    .iter()
+                    .take(REPLAY_PAGE)
+                    .map(|&p| index.locs[(p - 1) as usize])
+                    .collect()
+            },
+            visit,
+        )
+    }
+
+    fn replay_all(
+        &self,
+        after: GlobalPosition,
+        visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        self.replay_pages(
+            |index, done| {
+                let skip = after
+                    .0
+                    .saturating_add(done as u64)
+                    .min(index.locs.len() as u64) as usize;
+                index.locs[skip..]
+                    .iter()
+                    .take(REPLAY_PAGE)
+                    .copied()
+                    .collect()
+            },
+            visit,
+        )
     }
 
     fn streams(&self) -> Result<Vec<StreamId>, StoreError> {
