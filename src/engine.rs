@@ -800,10 +800,14 @@ impl Engine {
     pub fn customers(&self) -> Result<Vec<CustomerId>, EngineError> {
         let mut customers = Vec::new();
         for stream in self.store.streams()? {
-            let first = self.store.read_stream(&stream, StreamVersion::NONE, 1)?;
-            if let Some(Event::CustomerRegistered(e)) = first.into_iter().next().map(|e| e.event) {
-                customers.push(e.customer);
-            }
+            // The first event only, lent by the store.
+            self.store
+                .replay_stream(&stream, StreamVersion::NONE, &mut |first| {
+                    if let Event::CustomerRegistered(e) = &first.event {
+                        customers.push(e.customer.clone());
+                    }
+                    ControlFlow::Break(())
+                })?;
         }
         // A customer's stream is named by its id, so this is id order
         // already; sort all the same rather than rely on the naming.

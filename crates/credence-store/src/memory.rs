@@ -19,6 +19,10 @@ use crate::store::{
     VerifyReport, check_snapshot, plan_append,
 };
 
+/// How many of a stream's event locations `replay_stream` copies out of
+/// the index at a time.
+const STREAM_PAGE: usize = 1_024;
+
 /// An [`EventStore`] held in memory.
 ///
 /// It keeps every guarantee of the contract except durability. Clone the
@@ -232,12 +236,21 @@ impl EventStore for MemoryStore {
         from: StreamVersion,
         visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        for i in self.stream_indexes(stream, from, usize::MAX)? {
-            if visit(self.event(i)?).is_break() {
-                break;
+        // A page of locations at a time: a visitor that stops early (after
+        // the first event, say) copies few.
+        let mut from = StreamVersion(from.0.max(1));
+        loop {
+            let page = self.stream_indexes(stream, from, STREAM_PAGE)?;
+            for &i in &page {
+                if visit(self.event(i)?).is_break() {
+                    return Ok(());
+                }
             }
+            if page.len() < STREAM_PAGE {
+                return Ok(());
+            }
+            from = StreamVersion(from.0 + STREAM_PAGE as u64);
         }
-        Ok(())
     }
 
     fn replay_all(
