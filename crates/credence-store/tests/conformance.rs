@@ -456,47 +456,42 @@ pub fn streams_in_id_order(store: &Arc<dyn EventStore>) {
     assert_eq!(scanned.streams().unwrap(), expected);
 }
 
-/// Every event `replay_stream` lends, from `from`, and how often `visit`
-/// was called; it stops after `stop_after` events.
+/// Every event a replay lends to its visitor, which stops it after
+/// `stop_after` events.
+fn lent(
+    stop_after: usize,
+    replay: impl FnOnce(&mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>) -> Result<(), StoreError>,
+) -> Vec<EventEnvelope> {
+    let mut seen = Vec::new();
+    replay(&mut |e| {
+        seen.push(e.clone());
+        if seen.len() == stop_after {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    seen
+}
+
+/// What `replay_stream` lends from `from`, stopped after `stop_after`.
 fn replayed_stream(
     store: &dyn EventStore,
     s: &StreamId,
     from: StreamVersion,
     stop_after: usize,
 ) -> Vec<EventEnvelope> {
-    let mut seen = Vec::new();
-    store
-        .replay_stream(s, from, &mut |e| {
-            seen.push(e.clone());
-            if seen.len() == stop_after {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .unwrap();
-    seen
+    lent(stop_after, |visit| store.replay_stream(s, from, visit))
 }
 
-/// Every event `replay_all` lends after `after`; it stops after
-/// `stop_after` events.
+/// What `replay_all` lends after `after`, stopped after `stop_after`.
 fn replayed_all(
     store: &dyn EventStore,
     after: GlobalPosition,
     stop_after: usize,
 ) -> Vec<EventEnvelope> {
-    let mut seen = Vec::new();
-    store
-        .replay_all(after, &mut |e| {
-            seen.push(e.clone());
-            if seen.len() == stop_after {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        })
-        .unwrap();
-    seen
+    lent(stop_after, |visit| store.replay_all(after, visit))
 }
 
 pub fn replay_lends_what_reads_return(store: &Arc<dyn EventStore>) {
