@@ -165,8 +165,10 @@ impl EventStore for MemoryStore {
         };
         let committed = self.committed();
         if self.events.count() != committed {
-            // Only a panic in the middle of an earlier append (an
-            // allocation failure) leaves uncommitted events behind.
+            // Events written but never committed: only an earlier append
+            // stopped half-way could leave them (nothing in it panics; an
+            // allocation failure aborts the process). Refuse to write
+            // rather than publish them.
             return Err(StoreError::Unusable(
                 "an earlier append of the memory store was interrupted".into(),
             ));
