@@ -159,6 +159,26 @@ impl Index {
     fn head(&self) -> GlobalPosition {
         GlobalPosition(self.locs.len() as u64)
     }
+
+    /// Where `stream`'s events from version `from` (inclusive; 0 reads
+    /// from the start too) lie, at most `max` of them.
+    fn stream_locs(&self, stream: &StreamId, from: StreamVersion, max: usize) -> Vec<Loc> {
+        let Some(positions) = self.streams.get(stream) else {
+            return Vec::new();
+        };
+        let skip = from.0.saturating_sub(1).min(positions.len() as u64) as usize;
+        positions[skip..]
+            .iter()
+            .take(max)
+            .map(|&p| self.locs[(p - 1) as usize])
+            .collect()
+    }
+
+    /// Where the log's events after position `after` lie, at most `max`.
+    fn log_locs(&self, after: GlobalPosition, max: usize) -> Vec<Loc> {
+        let skip = after.0.min(self.locs.len() as u64) as usize;
+        self.locs[skip..].iter().take(max).copied().collect()
+    }
 }
 
 #[derive(Debug)]
@@ -662,18 +682,7 @@ impl EventStore for FileStore {
         from: StreamVersion,
         max: usize,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let locs: Vec<Loc> = {
-            let index = read(&self.index);
-            let Some(positions) = index.streams.get(stream) else {
-                return Ok(Vec::new());
-            };
-            let skip = from.0.saturating_sub(1).min(positions.len() as u64) as usize;
-            positions[skip..]
-                .iter()
-                .take(max)
-                .map(|&p| index.locs[(p - 1) as usize])
-                .collect()
-        };
+        let locs = read(&self.index).stream_locs(stream, from, max);
         self.read_frames(&locs)
     }
 
@@ -682,11 +691,7 @@ impl EventStore for FileStore {
         after: GlobalPosition,
         max: usize,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let locs: Vec<Loc> = {
-            let index = read(&self.index);
-            let skip = after.0.min(index.locs.len() as u64) as usize;
-            index.locs[skip..].iter().take(max).copied().collect()
-        };
+        let locs = read(&self.index).log_locs(after, max);
         self.read_frames(&locs)
     }
 
@@ -696,20 +701,11 @@ impl EventStore for FileStore {
         from: StreamVersion,
         visit: &mut dyn FnMut(&EventEnvelope) -> ControlFlow<()>,
     ) -> Result<(), StoreError> {
-        let first = from.0.saturating_sub(1);
+        let first = from.0.max(1);
         self.replay_pages(
             |index, done| {
-                let Some(positions) = index.streams.get(stream) else {
-                    return Vec::new();
-                };
-                let skip = first
-                    .saturating_add(done as u64)
-                    .min(positions.len() as u64) as usize;
-                positions[skip..]
-                    .iter()
-                    .take(REPLAY_PAGE)
-                    .map(|&p| index.locs[(p - 1) as usize])
-                    .collect()
+                let from = StreamVersion(first.saturating_add(done as u64));
+                index.stream_locs(stream, from, REPLAY_PAGE)
             },
             visit,
         )
@@ -722,15 +718,8 @@ impl EventStore for FileStore {
     ) -> Result<(), StoreError> {
         self.replay_pages(
             |index, done| {
-                let skip = after
-                    .0
-                    .saturating_add(done as u64)
-                    .min(index.locs.len() as u64) as usize;
-                index.locs[skip..]
-                    .iter()
-                    .take(REPLAY_PAGE)
-                    .copied()
-                    .collect()
+                let after = GlobalPosition(after.0.saturating_add(done as u64));
+                index.log_locs(after, REPLAY_PAGE)
             },
             visit,
         )
