@@ -105,26 +105,22 @@ pub fn decision_points(history: &[EventEnvelope]) -> Vec<DecisionPoint> {
     let mut points: Vec<DecisionPoint> = Vec::new();
     let mut cutter = PointCutter::default();
     for (i, envelope) in history.iter().enumerate() {
-        match cutter.feed(i, envelope) {
-            Cut::Starts => points.extend(cutter.last.clone()),
-            Cut::Joins => {
-                if let Some(p) = points.last_mut() {
-                    p.end = i + 1;
-                }
-            }
-            Cut::Outside => {}
+        if let Cut::Starts { closes: Some(done) } = cutter.feed(i, envelope) {
+            points.push(done);
         }
     }
+    points.extend(cutter.last);
     points
 }
 
-/// What one event is to the decision points: the start of one, a part of
-/// the last one, or no decision at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one event is to the decision points.
+#[derive(Debug)]
 enum Cut {
-    Starts,
-    Joins,
-    Outside,
+    /// It starts a point (now the cutter's last), which closes the one
+    /// before, if any.
+    Starts { closes: Option<DecisionPoint> },
+    /// It joins the last point, or is no decision at all.
+    Other,
 }
 
 /// Cuts a stream into decision points one event at a time, keeping only
@@ -144,7 +140,7 @@ impl PointCutter {
     fn feed(&mut self, i: usize, envelope: &EventEnvelope) -> Cut {
         let Some(explanation) = envelope.event.explanation() else {
             self.open = false;
-            return Cut::Outside;
+            return Cut::Other;
         };
         let order = order_of(&envelope.event);
         let joins = self.open
@@ -159,16 +155,16 @@ impl PointCutter {
             if let Some(p) = self.last.as_mut() {
                 p.end = i + 1;
             }
-            return Cut::Joins;
+            return Cut::Other;
         }
-        self.last = Some(DecisionPoint {
+        let closes = self.last.replace(DecisionPoint {
             start: i,
             end: i + 1,
             evaluated_at: explanation.evaluated_at,
             policy: explanation.policy.clone(),
             order: order.cloned(),
         });
-        Cut::Starts
+        Cut::Starts { closes }
     }
 }
 
@@ -494,7 +490,7 @@ impl<'a> WhatIf<'a> {
     pub fn push(&mut self, envelope: &EventEnvelope) -> Result<(), PolicyError> {
         let i = self.fed;
         self.fed += 1;
-        if self.cutter.feed(i, envelope) == Cut::Starts {
+        if let Cut::Starts { .. } = self.cutter.feed(i, envelope) {
             if let Some(point) = self.cutter.last.as_ref().filter(|p| {
                 self.range
                     .is_none_or(|(from, to)| p.evaluated_at >= from && p.evaluated_at < to)
