@@ -47,14 +47,13 @@ proptest! {
         let open: Vec<_> = account.open_orders().map(|o| o.id.clone()).collect();
         let scanned: Vec<_> = account
             .orders()
-            .values()
             .filter(|o| o.status == credence::aggregates::OrderStatus::Open)
             .map(|o| o.id.clone())
             .collect();
         prop_assert_eq!(open, scanned);
         let last_day = chrono::NaiveDate::MAX;
         let latest: Vec<_> = account.closed_receivables_latest_first(last_day).map(|r| r.id.clone()).collect();
-        let mut closed: Vec<_> = account.receivables().values().filter(|r| !r.is_open()).collect();
+        let mut closed: Vec<_> = account.receivables().filter(|r| !r.is_open()).collect();
         closed.sort_by(|a, b| (b.closed_on, &b.id).cmp(&(a.closed_on, &a.id)));
         let late: Vec<_> = closed
             .iter()
@@ -63,9 +62,9 @@ proptest! {
         let closed: Vec<_> = closed.into_iter().map(|r| r.id.clone()).collect();
         prop_assert_eq!(latest, closed);
         prop_assert_eq!(account.closed_days_late_latest_first(last_day).collect::<Vec<_>>(), late);
-        let mut open: Vec<_> = account.receivables().values().filter(|r| r.is_open()).collect();
+        let mut open: Vec<_> = account.receivables().filter(|r| r.is_open()).collect();
         open.sort_by(|a, b| (a.due_date, a.issued_on, &a.id).cmp(&(b.due_date, b.issued_on, &b.id)));
-        let open: Vec<_> = open.into_iter().map(|r| (&r.id, r.open, r.due_date)).collect();
+        let open: Vec<_> = open.iter().map(|r| (&r.id, r.open, r.due_date)).collect();
         prop_assert_eq!(account.open_amounts().collect::<Vec<_>>(), open);
     }
 }

@@ -38,6 +38,7 @@
 //! kept as [`Decimal`] in the customer's currency with saturating arithmetic,
 //! so even a hand-made inconsistent event cannot make it panic.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ use credence_events::{
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::closed::{Archive, Freeze};
 use crate::few::Few;
 use crate::shared::{SharedMap, SharedSet};
 
@@ -434,8 +436,11 @@ pub struct CustomerAccount {
     pub(crate) profile: Option<Box<Profile>>,
     pub(crate) version: StreamVersion,
     pub(crate) last_recorded_at: Option<DateTime<Utc>>,
+    /// Open orders (something still to deliver); closed ones are in
+    /// `closed`.
     pub(crate) orders: SharedMap<OrderId, Order>,
     pub(crate) deliveries: SharedSet<DeliveryId>,
+    /// Open receivables; paid ones are in `closed`.
     pub(crate) receivables: SharedMap<ReceivableId, Receivable>,
     /// Open receivables by (due date, issue date, id): allocation order;
     /// each with its open amount, so that facts without sources need not
@@ -445,9 +450,11 @@ pub struct CustomerAccount {
     /// latest few without sorting the whole history; each with its days
     /// late (see [`ClosedKey`]).
     pub(crate) closed_receivables: SharedSet<ClosedKey>,
-    /// Orders with something still to deliver.
-    pub(crate) open_orders: SharedSet<OrderId>,
+    /// Payments with credit left; spent ones are in `closed`.
     pub(crate) payments: SharedMap<PaymentId, Payment>,
+    /// Closed orders, receivables and payments, each frozen into a compact
+    /// record (see [`Archive`]).
+    pub(crate) closed: Archive,
     pub(crate) decisions: SharedSet<DecisionId>,
     /// What few customers have; `None` while all of it is empty.
     pub(crate) rare: RarePart,
@@ -578,13 +585,13 @@ struct AccountRef<'a> {
     profile: &'a Option<Box<Profile>>,
     version: StreamVersion,
     last_recorded_at: Option<DateTime<Utc>>,
-    orders: &'a SharedMap<OrderId, Order>,
+    orders: AllItems<'a, Order>,
     deliveries: &'a SharedSet<DeliveryId>,
-    receivables: &'a SharedMap<ReceivableId, Receivable>,
+    receivables: AllItems<'a, Receivable>,
     open_receivables: WithoutLast<'a, OpenKey>,
     closed_receivables: WithoutLast<'a, ClosedKey>,
-    open_orders: &'a SharedSet<OrderId>,
-    payments: &'a SharedMap<PaymentId, Payment>,
+    open_orders: OpenIds<'a, Order>,
+    payments: AllItems<'a, Payment>,
     credit_queue: &'a VecDeque<PaymentId>,
     payment_orders: &'a SharedMap<PaymentOrderId, PaymentOrder>,
     promises: &'a SharedMap<PromiseId, Promise>,
@@ -595,6 +602,34 @@ struct AccountRef<'a> {
     debt: Decimal,
     undelivered: Decimal,
     credit: Decimal,
+}
+
+/// Every item of a kind, open and closed, serialized as the map by id it
+/// was kept in before closed items were frozen.
+struct AllItems<'a, V: Freeze>(&'a SharedMap<V::Id, V>, &'a Archive);
+
+impl<V: Freeze + Serialize> Serialize for AllItems<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for item in self.1.merged(self.0) {
+            map.serialize_entry(V::id_text(item.id()), &*item)?;
+        }
+        map.end()
+    }
+}
+
+/// The ids of a kind's open items, serialized as a set (the orders' open
+/// index of the earlier layout).
+struct OpenIds<'a, V: Freeze>(&'a SharedMap<V::Id, V>);
+
+impl<V: Freeze> Serialize for OpenIds<'_, V>
+where
+    V::Id: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.keys())
+    }
 }
 
 /// The serialized form of [`CustomerAccount`], owned for reading.
@@ -608,6 +643,7 @@ struct AccountOwned {
     receivables: SharedMap<ReceivableId, Receivable>,
     open_receivables: SharedSet<(NaiveDate, NaiveDate, ReceivableId)>,
     closed_receivables: SharedSet<(NaiveDate, ReceivableId)>,
+    /// Derived from the orders' states: checked against them.
     open_orders: SharedSet<OrderId>,
     payments: SharedMap<PaymentId, Payment>,
     credit_queue: VecDeque<PaymentId>,
@@ -629,13 +665,13 @@ impl Serialize for CustomerAccount {
             profile: &self.profile,
             version: self.version,
             last_recorded_at: self.last_recorded_at,
-            orders: &self.orders,
+            orders: AllItems(&self.orders, &self.closed),
             deliveries: &self.deliveries,
-            receivables: &self.receivables,
+            receivables: AllItems(&self.receivables, &self.closed),
             open_receivables: WithoutLast(&self.open_receivables),
             closed_receivables: WithoutLast(&self.closed_receivables),
-            open_orders: &self.open_orders,
-            payments: &self.payments,
+            open_orders: OpenIds(&self.orders),
+            payments: AllItems(&self.payments, &self.closed),
             credit_queue: &rare.credit_queue,
             payment_orders: &rare.payment_orders,
             promises: &rare.promises,
@@ -676,17 +712,37 @@ impl<'de> Deserialize<'de> for CustomerAccount {
             reminders: a.reminders,
             reminder_keys: a.reminder_keys,
         };
+        // Each item goes where its state says: open ones in the maps, closed
+        // ones frozen, as `apply` keeps them.
+        let mut closed = Archive::default();
+        let mut orders = SharedMap::new();
+        for order in a.orders.values() {
+            closed.place(&mut orders, order.clone());
+        }
+        let mut receivables = SharedMap::new();
+        for receivable in a.receivables.values() {
+            closed.place(&mut receivables, receivable.clone());
+        }
+        let mut payments = SharedMap::new();
+        for payment in a.payments.values() {
+            closed.place(&mut payments, payment.clone());
+        }
+        if !orders.keys().eq(a.open_orders.iter()) {
+            return Err(serde::de::Error::custom(
+                "`open_orders` does not list exactly the open orders",
+            ));
+        }
         Ok(Self {
             profile: a.profile,
             version: a.version,
             last_recorded_at: a.last_recorded_at,
-            orders: a.orders,
+            orders,
             deliveries: a.deliveries,
-            receivables: a.receivables,
+            receivables,
             open_receivables,
             closed_receivables,
-            open_orders: a.open_orders,
-            payments: a.payments,
+            payments,
+            closed,
             decisions: a.decisions,
             rare: RarePart::new(rare),
             standing: a.standing,
@@ -804,13 +860,14 @@ impl CustomerAccount {
     }
 
     /// Closed receivables that closed on or before `up_to`, the most
-    /// recently closed first (ties: larger id first).
+    /// recently closed first (ties: larger id first). Each is decoded from
+    /// its compact record as it is reached.
     pub fn closed_receivables_latest_first(
         &self,
         up_to: NaiveDate,
-    ) -> impl Iterator<Item = &Receivable> {
+    ) -> impl Iterator<Item = Receivable> + '_ {
         self.closed_latest_first(up_to)
-            .filter_map(|(_, id, _)| self.receivables.get(id))
+            .filter_map(|(_, id, _)| self.closed.get::<Receivable>(id))
     }
 
     /// The days late ([`days_late`]) of the receivables
@@ -825,32 +882,55 @@ impl CustomerAccount {
     /// Orders with something still to deliver (neither fully delivered nor
     /// cancelled), by id.
     pub fn open_orders(&self) -> impl Iterator<Item = &Order> {
-        self.open_orders.iter().filter_map(|id| self.orders.get(id))
+        self.orders.values()
     }
 
-    /// Every receivable ever issued, by id.
-    pub fn receivables(&self) -> &SharedMap<ReceivableId, Receivable> {
-        &self.receivables
+    /// Every receivable ever issued, by id: open ones borrowed, paid ones
+    /// decoded from their compact records (see [`CustomerAccount`]).
+    pub fn receivables(&self) -> impl Iterator<Item = Cow<'_, Receivable>> {
+        self.closed.merged(&self.receivables)
     }
 
-    /// One receivable.
-    pub fn receivable(&self, id: &ReceivableId) -> Option<&Receivable> {
-        self.receivables.get(id)
+    /// One receivable: borrowed while open, decoded once paid.
+    pub fn receivable(&self, id: &ReceivableId) -> Option<Cow<'_, Receivable>> {
+        self.closed.find(&self.receivables, id)
     }
 
-    /// Every order, by id.
-    pub fn orders(&self) -> &SharedMap<OrderId, Order> {
-        &self.orders
+    /// True when a receivable has this id (without decoding it).
+    pub fn has_receivable(&self, id: &ReceivableId) -> bool {
+        self.receivables.contains_key(id) || self.closed.contains::<Receivable>(id)
     }
 
-    /// One order.
-    pub fn order(&self, id: &OrderId) -> Option<&Order> {
-        self.orders.get(id)
+    /// Every order, by id: open ones borrowed, closed ones (delivered or
+    /// cancelled) decoded from their compact records.
+    pub fn orders(&self) -> impl Iterator<Item = Cow<'_, Order>> {
+        self.closed.merged(&self.orders)
     }
 
-    /// Every payment, by id.
-    pub fn payments(&self) -> &SharedMap<PaymentId, Payment> {
-        &self.payments
+    /// One order: borrowed while open, decoded once closed.
+    pub fn order(&self, id: &OrderId) -> Option<Cow<'_, Order>> {
+        self.closed.find(&self.orders, id)
+    }
+
+    /// True when an order has this id (without decoding it).
+    pub fn has_order(&self, id: &OrderId) -> bool {
+        self.orders.contains_key(id) || self.closed.contains::<Order>(id)
+    }
+
+    /// Every payment, by id: those with credit left borrowed, the others
+    /// decoded from their compact records.
+    pub fn payments(&self) -> impl Iterator<Item = Cow<'_, Payment>> {
+        self.closed.merged(&self.payments)
+    }
+
+    /// One payment: borrowed while it has credit left, decoded after.
+    pub fn payment(&self, id: &PaymentId) -> Option<Cow<'_, Payment>> {
+        self.closed.find(&self.payments, id)
+    }
+
+    /// True when a payment has this id (without decoding it).
+    pub fn has_payment(&self, id: &PaymentId) -> bool {
+        self.payments.contains_key(id) || self.closed.contains::<Payment>(id)
     }
 
     /// Every payment order, by id.
@@ -916,33 +996,25 @@ impl CustomerAccount {
     /// Recomputes the undelivered total around a change to one order.
     /// `lines_change` says whether `change` may change quantities; the
     /// order's value is computed again after the change only then, or when
-    /// its discount changed.
+    /// its discount changed. An order that closes is frozen; a closed one
+    /// is thawed for the change.
     fn update_order(&mut self, id: &OrderId, lines_change: bool, change: impl FnOnce(&mut Order)) {
         let units = self.minor_units();
-        if let Some(order) = self.orders.get_mut(id) {
+        let values = self.closed.modify(&mut self.orders, id, |order| {
             let counted = order
                 .is_accepted_open()
                 .then(|| order.undelivered_value(units));
             let before = counted.unwrap_or(Decimal::ZERO);
             let discount = order.discount;
-            let was_open = order.status == OrderStatus::Open;
             change(order);
-            // `open_orders` holds exactly the open orders: only a change of
-            // status touches it.
-            match (was_open, order.status == OrderStatus::Open) {
-                (false, true) => {
-                    self.open_orders.insert(order.id.clone());
-                }
-                (true, false) => {
-                    self.open_orders.remove(&order.id);
-                }
-                _ => {}
-            }
             let after = match counted {
                 _ if !order.is_accepted_open() => Decimal::ZERO,
                 Some(value) if !lines_change && order.discount == discount => value,
                 _ => order.undelivered_value(units),
             };
+            (before, after)
+        });
+        if let Some((before, after)) = values {
             self.undelivered = self
                 .undelivered
                 .saturating_sub(before)
@@ -952,40 +1024,50 @@ impl CustomerAccount {
 
     /// Pays `amount` off a receivable on `on` by event `source`.
     fn settle(&mut self, id: &ReceivableId, amount: Decimal, on: NaiveDate, source: EventId) {
-        if let Some(r) = self.receivables.get_mut(id) {
+        let (debt, open_index, closed_index) = (
+            &mut self.debt,
+            &mut self.open_receivables,
+            &mut self.closed_receivables,
+        );
+        self.closed.modify(&mut self.receivables, id, |r| {
             let amount = amount.min(r.open);
             let was = r.is_open().then(|| open_key(r));
             r.open -= amount;
             r.paid_by.push(source);
-            self.debt = self.debt.saturating_sub(amount);
+            *debt = debt.saturating_sub(amount);
             if let Some(was) = was {
-                self.open_receivables.remove(&was);
+                open_index.remove(&was);
             }
             if r.open <= Decimal::ZERO {
                 r.closed_on = Some(on);
-                self.closed_receivables.insert(closed_key(r, on));
+                closed_index.insert(closed_key(r, on));
             } else {
-                self.open_receivables.insert(open_key(r));
+                open_index.insert(open_key(r));
             }
-        }
+        });
     }
 
     fn reopen(&mut self, id: &ReceivableId, amount: Decimal) {
-        if let Some(r) = self.receivables.get_mut(id) {
+        let (debt, open_index, closed_index) = (
+            &mut self.debt,
+            &mut self.open_receivables,
+            &mut self.closed_receivables,
+        );
+        self.closed.modify(&mut self.receivables, id, |r| {
             let amount = amount.min(r.amount - r.open);
             if amount <= Decimal::ZERO {
                 return;
             }
             if let Some(closed_on) = r.closed_on.take() {
-                self.closed_receivables.remove(&closed_key(r, closed_on));
+                closed_index.remove(&closed_key(r, closed_on));
             }
             if r.is_open() {
-                self.open_receivables.remove(&open_key(r));
+                open_index.remove(&open_key(r));
             }
             r.open += amount;
-            self.debt = self.debt.saturating_add(amount);
-            self.open_receivables.insert(open_key(r));
-        }
+            *debt = debt.saturating_add(amount);
+            open_index.insert(open_key(r));
+        });
     }
 
     fn standing_mut(&mut self) -> &mut Standing {
@@ -1053,8 +1135,7 @@ impl CustomerAccount {
                 self.undelivered = self
                     .undelivered
                     .saturating_add(order.undelivered_value(self.minor_units()));
-                self.open_orders.insert(e.order.clone());
-                self.orders.insert(e.order.clone(), order);
+                self.closed.place(&mut self.orders, order);
             }
             Event::OrderCancelled(e) => {
                 self.update_order(&e.order, false, |o| o.status = OrderStatus::Cancelled);
@@ -1093,25 +1174,30 @@ impl CustomerAccount {
                     receivable.closed_on = Some(e.delivered_on);
                     self.closed_receivables
                         .insert(closed_key(&receivable, e.delivered_on));
-                    self.receivables.insert(receivable.id.clone(), receivable);
+                    self.closed.place(&mut self.receivables, receivable);
                     return;
                 }
-                self.receivables.insert(e.receivable.clone(), receivable);
+                self.closed.place(&mut self.receivables, receivable);
                 for applied in &e.credit_applied {
                     let amount = applied.amount.amount();
                     let mut credit_source = id;
-                    if let Some(p) = self.payments.get_mut(&applied.payment) {
-                        let amount = amount.min(p.credit_left);
-                        p.credit_left -= amount;
-                        p.allocations.push((e.receivable.clone(), amount));
-                        credit_source = p.source;
-                        if p.credit_left.is_zero() {
+                    let used = self
+                        .closed
+                        .modify(&mut self.payments, &applied.payment, |p| {
+                            let amount = amount.min(p.credit_left);
+                            p.credit_left -= amount;
+                            p.allocations.push((e.receivable.clone(), amount));
+                            (amount, p.source, p.credit_left.is_zero())
+                        });
+                    if let Some((used, source, spent)) = used {
+                        credit_source = source;
+                        if spent {
                             self.rare_mut()
                                 .credit_queue
                                 .retain(|q| q != &applied.payment);
                             self.rare.tidy();
                         }
-                        self.credit = self.credit.saturating_sub(amount);
+                        self.credit = self.credit.saturating_sub(used);
                     }
                     self.settle(&e.receivable, amount, e.delivered_on, credit_source);
                 }
@@ -1125,8 +1211,8 @@ impl CustomerAccount {
                 if credit_left > Decimal::ZERO {
                     self.rare_mut().credit_queue.push_back(e.payment.clone());
                 }
-                self.payments.insert(
-                    e.payment.clone(),
+                self.closed.place(
+                    &mut self.payments,
                     Payment {
                         id: e.payment.clone(),
                         amount: e.amount.amount(),
@@ -1162,10 +1248,13 @@ impl CustomerAccount {
                 for Allocation { receivable, amount } in &e.reopened {
                     self.reopen(receivable, amount.amount());
                 }
-                if let Some(p) = self.payments.get_mut(&e.payment) {
+                let removed = self.closed.modify(&mut self.payments, &e.payment, |p| {
                     p.reversed = true;
                     let removed = e.credit_removed.amount().min(p.credit_left);
                     p.credit_left -= removed;
+                    removed
+                });
+                if let Some(removed) = removed {
                     self.credit = self.credit.saturating_sub(removed);
                     if self.rare().credit_queue.contains(&e.payment) {
                         self.rare_mut().credit_queue.retain(|q| q != &e.payment);
@@ -1223,9 +1312,9 @@ impl CustomerAccount {
                     source: id,
                 };
                 for r in &e.receivables {
-                    if let Some(r) = self.receivables.get_mut(r) {
+                    self.closed.modify(&mut self.receivables, r, |r| {
                         r.explanation = Some(Box::new(explanation.clone()));
-                    }
+                    });
                 }
             }
             Event::PromiseToPayMade(e) => {

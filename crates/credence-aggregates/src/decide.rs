@@ -139,7 +139,7 @@ impl CustomerAccount {
     }
 
     fn place_order(&self, profile: &Profile, c: &PlaceOrder) -> Decided {
-        if self.orders.contains_key(&c.order) {
+        if self.has_order(&c.order) {
             return Err(duplicate("order", &c.order));
         }
         if c.lines.is_empty() {
@@ -176,8 +176,7 @@ impl CustomerAccount {
 
     fn cancel_order(&self, c: &CancelOrder) -> Decided {
         let order = self
-            .orders
-            .get(&c.order)
+            .order(&c.order)
             .ok_or_else(|| Rejection::UnknownOrder(c.order.clone()))?;
         if order.status != OrderStatus::Open {
             return Err(Rejection::OrderClosed(c.order.clone()));
@@ -200,12 +199,11 @@ impl CustomerAccount {
             None => ReceivableId::new(c.delivery.as_str())
                 .map_err(|_| Rejection::Empty("receivable"))?,
         };
-        if self.receivables.contains_key(&receivable) {
+        if self.has_receivable(&receivable) {
             return Err(duplicate("receivable", &receivable));
         }
         let order = self
-            .orders
-            .get(&c.order)
+            .order(&c.order)
             .ok_or_else(|| Rejection::UnknownOrder(c.order.clone()))?;
         if order.status != OrderStatus::Open {
             return Err(Rejection::OrderClosed(c.order.clone()));
@@ -285,7 +283,7 @@ impl CustomerAccount {
     }
 
     fn receive_payment(&self, profile: &Profile, c: &ReceivePayment, ctx: &Ctx<'_>) -> Decided {
-        if self.payments.contains_key(&c.payment) {
+        if self.has_payment(&c.payment) {
             return Err(duplicate("payment", &c.payment));
         }
         check_amount("amount", &c.amount, profile)?;
@@ -310,8 +308,7 @@ impl CustomerAccount {
         for a in &c.allocations {
             check_amount("allocation amount", &a.amount, profile)?;
             let r = self
-                .receivables
-                .get(&a.receivable)
+                .receivable(&a.receivable)
                 .ok_or_else(|| Rejection::ForeignReceivable(a.receivable.clone()))?;
             if !r.is_open() {
                 return Err(Rejection::ReceivableClosed(a.receivable.clone()));
@@ -434,8 +431,7 @@ impl CustomerAccount {
 
     fn reverse_payment(&self, profile: &Profile, c: &ReversePayment) -> Decided {
         let payment = self
-            .payments
-            .get(&c.payment)
+            .payment(&c.payment)
             .ok_or_else(|| Rejection::UnknownPayment(c.payment.clone()))?;
         if payment.reversed {
             return Err(Rejection::PaymentAlreadyReversed(c.payment.clone()));
@@ -518,7 +514,7 @@ impl CustomerAccount {
             return Err(Rejection::Empty("message"));
         }
         for r in &c.receivables {
-            if !self.receivables.contains_key(r) {
+            if !self.has_receivable(r) {
                 return Err(Rejection::ForeignReceivable(r.clone()));
             }
             let key = ReminderKey {
@@ -583,8 +579,7 @@ impl CustomerAccount {
                 return Err(duplicate("receivable reference", id));
             }
             let r = self
-                .receivables
-                .get(id)
+                .receivable(id)
                 .ok_or_else(|| Rejection::ForeignReceivable(id.clone()))?;
             if !r.is_open() {
                 return Err(Rejection::ReceivableClosed(id.clone()));

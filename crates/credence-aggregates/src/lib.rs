@@ -42,6 +42,7 @@
 //!   commands touch only the entities they name and the open receivables.
 
 mod account;
+mod closed;
 mod command;
 mod decide;
 pub mod few;

@@ -1186,6 +1186,31 @@ impl<T: Ord + Clone> SharedSet<T> {
     {
         self.0.remove(value).is_some()
     }
+
+    /// The element equal to `value`, if any.
+    pub fn get<Q>(&self, value: &Q) -> Option<&T>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.0.get(value).map(|e| &e.0)
+    }
+
+    /// Adds `value`, replacing an equal element, which it returns (std's
+    /// `BTreeSet::replace`).
+    pub fn replace(&mut self, value: T) -> Option<T> {
+        self.0.insert(Elem(value), true).map(|e| e.0)
+    }
+
+    /// Removes the element equal to `value` and returns it (std's
+    /// `BTreeSet::take`).
+    pub fn take<Q>(&mut self, value: &Q) -> Option<T>
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.0.remove(value).map(|e| e.0)
+    }
 }
 
 impl<T> Clone for SharedSet<T> {

@@ -229,11 +229,7 @@ fn read<T: Binary>(
     bytes: &[u8],
     wrap: fn(T) -> Event,
 ) -> Result<Event, BinaryError> {
-    let mut r = Reader {
-        bytes,
-        at: 0,
-        mark: 0,
-    };
+    let mut r = Reader::new(bytes);
     let value = T::get(&mut r).and_then(|v| {
         if r.at == r.bytes.len() {
             Ok(v)
@@ -256,11 +252,16 @@ fn read<T: Binary>(
     }
 }
 
-/// What went wrong inside a payload; given its type and offset by
-/// [`decode_event`].
-#[derive(Debug)]
-enum Fault {
+/// What went wrong inside a payload or a value; [`decode_event`] gives it
+/// the event type and offset ([`BinaryError`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The bytes end before the value does.
+    #[error("the bytes end before the value does")]
     Truncated,
+    /// The bytes hold a value that is not allowed there.
+    #[error("invalid value: {0}")]
     Invalid(String),
 }
 
@@ -280,7 +281,9 @@ fn invalid<T>(reason: &str) -> Result<T, Fault> {
     Err(Fault::Invalid(reason.to_owned()))
 }
 
-struct Reader<'a> {
+/// Reads [`Binary`] values from bytes, front to back.
+#[derive(Debug)]
+pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     /// Where the value being read started (for error offsets).
@@ -288,6 +291,29 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            at: 0,
+            mark: 0,
+        }
+    }
+
+    /// Reads one value.
+    ///
+    /// # Errors
+    ///
+    /// [`Fault`] when the bytes ahead are not a `T`.
+    pub fn read<T: Binary>(&mut self) -> Result<T, Fault> {
+        T::get(self)
+    }
+
+    /// True once every byte was read.
+    pub fn is_at_end(&self) -> bool {
+        self.at == self.bytes.len()
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
         let end = self.at.checked_add(n).ok_or(Fault::Truncated)?;
         let slice = self.bytes.get(self.at..end).ok_or(Fault::Truncated)?;
@@ -295,7 +321,12 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
-    fn byte(&mut self) -> Result<u8, Fault> {
+    /// Reads one raw byte (a tag of the caller's own).
+    ///
+    /// # Errors
+    ///
+    /// [`Fault::Truncated`] at the end of the bytes.
+    pub fn byte(&mut self) -> Result<u8, Fault> {
         self.mark = self.at;
         let b = *self.bytes.get(self.at).ok_or(Fault::Truncated)?;
         self.at += 1;
@@ -377,10 +408,40 @@ fn put_str(w: &mut Vec<u8>, s: &str) {
     w.extend_from_slice(s.as_bytes());
 }
 
-/// A value with a binary shape.
-trait Binary: Sized {
+/// A value with a compact binary shape (the table in the [module
+/// docs](self)).
+///
+/// Implemented for the events, their fields and the value types they are
+/// made of. Other crates build their own compact records from these
+/// shapes (the account keeps its closed items so): such records are an
+/// in-memory or internal format, written and read by the same build.
+pub trait Binary: Sized {
+    /// Appends the value's bytes to `w`. Never fails.
     fn put(&self, w: &mut Vec<u8>);
+
+    /// Reads a value from `r`, validating it as its constructors do.
+    ///
+    /// # Errors
+    ///
+    /// [`Fault`] when the bytes ahead are not a valid value. Never panics,
+    /// whatever the bytes.
     fn get(r: &mut Reader<'_>) -> Result<Self, Fault>;
+}
+
+/// Decodes `bytes` as exactly one `T`.
+///
+/// # Errors
+///
+/// [`Fault`] when they are not a valid `T`, or when bytes are left after
+/// it.
+pub fn decode_value<T: Binary>(bytes: &[u8]) -> Result<T, Fault> {
+    let mut r = Reader::new(bytes);
+    let value = T::get(&mut r)?;
+    if r.is_at_end() {
+        Ok(value)
+    } else {
+        invalid("trailing bytes")
+    }
 }
 
 impl Binary for bool {

@@ -46,9 +46,9 @@ pub use decision::{
 pub use envelope::{EventEnvelope, GlobalPosition, NewEvent, StreamVersion};
 pub use event::*;
 pub use id::{
-    CorrelationId, CustomerId, DecisionId, DeliveryId, EventId, IdError, ItemId, ManagerId,
-    OrderId, PaymentId, PaymentOrderId, PolicyId, PromiseId, ReasonCode, ReceivableId, ReminderId,
-    RuleId, StreamId,
+    CorrelationId, CustomerId, DecisionId, DeliveryId, EventId, IdError, ItemId, MAX_ID_LEN,
+    ManagerId, OrderId, PaymentId, PaymentOrderId, PolicyId, PromiseId, ReasonCode, ReceivableId,
+    ReminderId, RuleId, StreamId,
 };
 pub use money::{Currency, Money, MoneyError, Quantity, Rate};
 pub use time::{BusinessCalendar, DayKind, Deferral, WeekdayName, days_past_due};

@@ -949,8 +949,7 @@ impl Facts {
             .closed_days_late_latest_first(today)
             .take(window)
             .collect();
-        let closed: Vec<&Receivable> = if keep_behaviour || wanted.wants(fact!("recent_days_late"))
-        {
+        let closed: Vec<Receivable> = if keep_behaviour || wanted.wants(fact!("recent_days_late")) {
             account
                 .closed_receivables_latest_first(today)
                 .take(window)
@@ -1004,7 +1003,7 @@ impl Facts {
                 closed
                     .first()
                     .filter(|_| wanted.wants(fact!("recent_days_late")))
-                    .map(|r| receivable_sources(r))
+                    .map(receivable_sources)
                     .unwrap_or_default(),
             ),
         );

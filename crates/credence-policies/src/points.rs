@@ -20,7 +20,7 @@
 //! customer's priority, which the evaluation then compares with).
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use credence_aggregates::{CustomerAccount, OrderStatus, Standing};
+use credence_aggregates::{CustomerAccount, Standing};
 use credence_events::{
     AdjustmentKind, BusinessCalendar, CreditDecided, DiscountOutcome, Event, EventId, Explanation,
     FulfilmentMode, FulfilmentModeChanged, GlobalPosition, Money, NewEvent, OrderId,
@@ -129,9 +129,8 @@ pub fn release_held_orders(
     let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
     let stream = StreamId::for_customer(&profile.customer);
     let mut held: Vec<_> = account
-        .orders()
-        .values()
-        .filter(|o| o.status == OrderStatus::Open && o.verdict == Some(Verdict::Hold))
+        .open_orders()
+        .filter(|o| o.verdict == Some(Verdict::Hold))
         .map(|o| (o.placed_at, o.id.clone()))
         .collect();
     held.sort();

@@ -3,7 +3,7 @@
 //! pending payment orders of one customer at a business time.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use credence_aggregates::{CustomerAccount, Order, OrderStatus};
+use credence_aggregates::{CustomerAccount, OrderStatus};
 use credence_events::{
     Currency, CustomerId, FulfilmentMode, ManagerId, Money, PaymentOrderId, Priority, Rate,
     StreamId, StreamVersion, Verdict,
@@ -71,22 +71,10 @@ impl CustomerCreditState {
     }
 
     /// The state of `account` at business time `now`; `None` before the
-    /// customer is registered.
-    ///
-    /// Counting held orders walks every order of the account; the
-    /// [`Projections::customer_state`] query uses its open-order index
-    /// instead.
+    /// customer is registered. Counting held orders walks the account's
+    /// open orders only.
     pub fn of(
         account: &CustomerAccount,
-        now: DateTime<Utc>,
-        config: &ProjectionConfig,
-    ) -> Option<Self> {
-        Self::with_open_orders(account, account.orders().values(), now, config)
-    }
-
-    pub(crate) fn with_open_orders<'a>(
-        account: &'a CustomerAccount,
-        orders: impl Iterator<Item = &'a Order>,
         now: DateTime<Utc>,
         config: &ProjectionConfig,
     ) -> Option<Self> {
@@ -121,7 +109,8 @@ impl CustomerCreditState {
         ) {
             hold.push(HoldReason::FulfilmentMode(fulfilment));
         }
-        let held_orders = orders
+        let held_orders = account
+            .open_orders()
             .filter(|o| {
                 o.status == OrderStatus::Open
                     && matches!(o.verdict, Some(Verdict::Hold | Verdict::Refuse))
@@ -213,12 +202,6 @@ impl Projections {
     ) -> Option<CustomerCreditState> {
         let stream = StreamId::for_customer(customer);
         let account = &self.customers.get(&stream)?.account;
-        let open = self
-            .open_orders
-            .get(&stream)
-            .into_iter()
-            .flat_map(|orders| orders.keys())
-            .filter_map(|id| account.order(id));
-        CustomerCreditState::with_open_orders(account, open, now, &self.config)
+        CustomerCreditState::of(account, now, &self.config)
     }
 }

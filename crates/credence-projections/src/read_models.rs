@@ -99,11 +99,6 @@ impl OpenOrders {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&OrderId, &OpenOrder)> {
         self.0.iter().map(|(id, order)| (id, order))
     }
-
-    /// The ids of the open orders, in order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &OrderId> {
-        self.0.iter().map(|(id, _)| id)
-    }
 }
 
 impl Serialize for OpenOrders {
@@ -469,7 +464,6 @@ mod tests {
         assert_eq!(orders.len(), model.len());
         assert!(!orders.is_empty());
         assert!(orders.iter().eq(model.iter()));
-        assert!(orders.keys().eq(model.keys()));
         let json = serde_json::to_string(&orders).unwrap();
         assert_eq!(json, serde_json::to_string(&model).unwrap());
         let back: OpenOrders = serde_json::from_str(&json).unwrap();

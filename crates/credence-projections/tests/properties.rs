@@ -57,7 +57,7 @@ proptest! {
         let mut open = 0;
         for (customer, stream) in streams(&events) {
             let fold = CustomerAccount::from_history(&stream);
-            open += fold.orders().values().filter(|o| o.status == OrderStatus::Open).count();
+            open += fold.orders().filter(|o| o.status == OrderStatus::Open).count();
             prop_assert_eq!(rebuilt.account(&customer), Some(&fold));
         }
         prop_assert_eq!(rebuilt.open_order_count(), open);

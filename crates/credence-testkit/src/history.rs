@@ -855,7 +855,7 @@ impl<'a> Interpreter<'a> {
                     Vec::new()
                 };
                 let payment = PaymentId::new(format!("P-{receivable}")).expect("valid id");
-                if account.payments().contains_key(&payment) {
+                if account.has_payment(&payment) {
                     return Ok(());
                 }
                 let occurred_at =
@@ -958,10 +958,7 @@ impl<'a> Interpreter<'a> {
                 Ok(())
             }
             Intent::Reverse(payment) => {
-                let reversible = account
-                    .payments()
-                    .get(&payment)
-                    .is_some_and(|p| !p.reversed);
+                let reversible = account.payment(&payment).is_some_and(|p| !p.reversed);
                 if !reversible {
                     return Ok(());
                 }

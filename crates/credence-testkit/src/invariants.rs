@@ -92,7 +92,7 @@ pub fn money_is_conserved(history: &History) -> Result<(), String> {
         ));
     }
     let mut open_total = Decimal::ZERO;
-    for r in account.receivables().values() {
+    for r in account.receivables() {
         if r.open < Decimal::ZERO || r.open > r.amount {
             return Err(format!(
                 "receivable {} has {} open of {}",

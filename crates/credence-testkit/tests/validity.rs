@@ -237,7 +237,7 @@ fn backdated_payments_and_open_orders_replay_with_zero_rejections() {
                     }
                 }
                 let account = history.account();
-                for order in account.orders().values() {
+                for order in account.orders() {
                     if order.status == credence_aggregates::OrderStatus::Open {
                         let partly = order.lines.iter().any(|l| l.open_quantity() < l.ordered);
                         seen.borrow_mut().insert(if partly {

@@ -75,8 +75,8 @@ impl FactProvider for OrderCount {
         vec![("orders_placed".into(), FactType::Integer)]
     }
     fn provide(&self, account: &CustomerAccount, facts: &mut Facts) {
-        let sources = account.orders().values().map(|o| o.source).collect();
-        let count = i64::try_from(account.orders().len()).unwrap_or(i64::MAX);
+        let sources = account.orders().map(|o| o.source).collect();
+        let count = i64::try_from(account.orders().count()).unwrap_or(i64::MAX);
         facts.insert(
             "orders_placed",
             Observed::new(FactValue::Integer(count), sources),

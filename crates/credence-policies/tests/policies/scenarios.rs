@@ -25,7 +25,7 @@ fn weekly_cartridges() {
         &["credit credit:O-1 Accept full P2 discount Kept by no-debt"],
     );
     let t = t.run(deliver("D-1", "O-1", &[("cartridge", 4)]));
-    let receivable = t.state().receivable(&rid("D-1")).unwrap().clone();
+    let receivable = t.state().receivable(&rid("D-1")).unwrap().into_owned();
     assert_eq!(receivable.due_date, date(2026, 11, 11), "Wednesday");
     assert_eq!(receivable.amount.to_string(), "95.00");
 
