@@ -36,6 +36,7 @@ use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use credence_events::binary::{Binary, Fault, Reader};
 use credence_events::{EventId, MAX_ID_LEN, OrderId, PaymentId, ReceivableId};
@@ -66,66 +67,75 @@ pub(crate) trait Freeze: Sized + Clone + 'static {
     fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault>;
 }
 
-/// One frozen item: `[id length][kind][id][fields…]` in one block. Ordered
-/// and equal by its key (kind, then id) alone: a set holds one record per
-/// key. [`Archive`]'s equality compares the items.
-#[derive(Clone)]
-pub(crate) struct Record(Box<[u8]>);
-
-impl Record {
-    fn encode<V: Freeze>(item: &V) -> Self {
-        let id = V::id_text(item.id());
-        let mut bytes = Vec::with_capacity(2 + id.len() + 128);
-        // Ids are at most `MAX_ID_LEN` (128) bytes.
-        bytes.push(u8::try_from(id.len()).expect("an id is at most 128 bytes"));
-        bytes.push(V::KIND);
-        bytes.extend_from_slice(id.as_bytes());
-        item.put_fields(&mut bytes);
-        // Copied into a block of its exact size: shrinking the buffer in
-        // place would leave its tail as a hole in the heap.
-        Self(Box::from(bytes.as_slice()))
-    }
-
-    fn key(&self) -> &[u8] {
-        &self.0[1..2 + usize::from(self.0[0])]
-    }
-
-    fn kind(&self) -> u8 {
-        self.0[1]
-    }
-
-    fn decode<V: Freeze>(&self) -> V {
-        let key = self.key();
-        let fields = &self.0[key.len() + 1..];
-        let decoded = std::str::from_utf8(&key[1..])
-            .map_err(|e| Fault::Invalid(e.to_string()))
-            .and_then(|id| {
-                let mut r = Reader::new(fields);
-                let item = V::get_fields(id, &mut r)?;
-                if r.is_at_end() {
-                    Ok(item)
-                } else {
-                    Err(Fault::Invalid("trailing bytes".into()))
-                }
-            });
-        decoded.unwrap_or_else(|e| {
-            panic!(
-                "a closed {} record does not decode ({e}); records are written and read by the same build",
-                V::NAME
-            )
-        })
-    }
+/// Encodes `item` as a record: `[id length][kind][id][fields…]`.
+fn encode<V: Freeze>(item: &V, out: &mut Vec<u8>) {
+    let id = V::id_text(item.id());
+    // Ids are at most `MAX_ID_LEN` (128) bytes.
+    out.push(u8::try_from(id.len()).expect("an id is at most 128 bytes"));
+    out.push(V::KIND);
+    out.extend_from_slice(id.as_bytes());
+    item.put_fields(out);
 }
+
+/// A record's key: its kind byte, then its id.
+fn key(record: &[u8]) -> &[u8] {
+    &record[1..2 + usize::from(record[0])]
+}
+
+/// Decodes a record of kind `V`.
+fn decode<V: Freeze>(record: &[u8]) -> V {
+    let key = key(record);
+    let fields = &record[key.len() + 1..];
+    let decoded = std::str::from_utf8(&key[1..])
+        .map_err(|e| Fault::Invalid(e.to_string()))
+        .and_then(|id| {
+            let mut r = Reader::new(fields);
+            let item = V::get_fields(id, &mut r)?;
+            if r.is_at_end() {
+                Ok(item)
+            } else {
+                Err(Fault::Invalid("trailing bytes".into()))
+            }
+        });
+    decoded.unwrap_or_else(|e| {
+        panic!(
+            "a closed {} record does not decode ({e}); records are written and read by the same build",
+            V::NAME
+        )
+    })
+}
+
+/// True when two records hold equal items.
+fn same_item(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    // Equal items may differ in bytes only by a decimal's scale (2.0 and
+    // 2.00 are equal).
+    key(a) == key(b)
+        && match key(a)[0] {
+            Order::KIND => decode::<Order>(a) == decode::<Order>(b),
+            Receivable::KIND => decode::<Receivable>(a) == decode::<Receivable>(b),
+            Payment::KIND => decode::<Payment>(a) == decode::<Payment>(b),
+            _ => false,
+        }
+}
+
+/// One record in a block of its own, in a large archive's tree. Ordered
+/// and equal by its key (kind, then id) alone: the tree holds one record
+/// per key. [`Archive`]'s equality compares the items.
+#[derive(Clone)]
+struct Record(Box<[u8]>);
 
 impl Borrow<[u8]> for Record {
     fn borrow(&self) -> &[u8] {
-        self.key()
+        key(&self.0)
     }
 }
 
 impl PartialEq for Record {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        key(&self.0) == key(&other.0)
     }
 }
 
@@ -139,7 +149,7 @@ impl PartialOrd for Record {
 
 impl Ord for Record {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(other.key())
+        key(&self.0).cmp(key(&other.0))
     }
 }
 
@@ -169,44 +179,180 @@ impl Key {
     }
 }
 
-/// The closed items of an account (see the [module docs](self)). Cloning
-/// is O(1) and shares every record: it is a [`SharedSet`].
-#[derive(Clone, Default)]
-pub(crate) struct Archive(SharedSet<Record>);
+/// The most records a packed archive holds; one more and it becomes a
+/// tree.
+const PACKED_RECORDS: usize = 24;
+
+/// The most bytes a packed archive holds; a change copies them all.
+const PACKED_BYTES: usize = 2048;
+
+/// The closed items of an account (see the [module docs](self)).
+///
+/// A small archive (most customers: at most [`PACKED_RECORDS`] records and
+/// [`PACKED_BYTES`] bytes) is *packed*: its records sorted by key, each
+/// after its length, in one shared block, which a change copies. A larger
+/// one is a [`SharedSet`] of records, one block each, which a change
+/// copies only along its path. Either way cloning is O(1) and shares
+/// every record. Equal when they hold equal items, whatever their form.
+#[derive(Clone)]
+pub(crate) struct Archive(Form);
+
+#[derive(Clone)]
+enum Form {
+    /// `[length varint][record]…`, sorted by key; `None` when empty.
+    Packed(Option<Arc<[u8]>>),
+    Tree(SharedSet<Record>),
+}
+
+impl Default for Archive {
+    fn default() -> Self {
+        Self(Form::Packed(None))
+    }
+}
+
+/// The records of a packed block, in order.
+fn packed(block: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = block;
+    std::iter::from_fn(move || {
+        let (len, n) = read_len(rest)?;
+        let record = rest.get(n..n + len)?;
+        rest = &rest[n + len..];
+        Some(record)
+    })
+}
+
+/// A LEB128 length at the start of `bytes`, and how many bytes it took.
+fn read_len(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut len = 0usize;
+    for (i, b) in bytes.iter().enumerate().take(3) {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((len, i + 1));
+        }
+    }
+    None
+}
+
+/// Appends `record` to a packed block, after its length.
+fn push_packed(block: &mut Vec<u8>, record: &[u8]) {
+    let mut len = record.len();
+    while len >= 0x80 {
+        block.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    block.push(len as u8);
+    block.extend_from_slice(record);
+}
 
 impl Archive {
+    /// Every record, sorted by key.
+    fn records(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match &self.0 {
+            Form::Packed(None) => Box::new(std::iter::empty()),
+            Form::Packed(Some(block)) => Box::new(packed(block)),
+            Form::Tree(set) => Box::new(set.iter().map(|r| &*r.0)),
+        }
+    }
+
+    /// The record with this key.
+    fn record(&self, key: &Key) -> Option<&[u8]> {
+        match &self.0 {
+            Form::Packed(block) => packed(block.as_deref()?)
+                .find(|r| self::key(r) == key.as_bytes()),
+            Form::Tree(set) => set.get(key.as_bytes()).map(|r| &*r.0),
+        }
+    }
+
+    /// Writes a packed archive's records again: `with` put in its place by
+    /// key, the record keyed `without` left out; a tree when it has grown
+    /// too large for a block.
+    fn repack(&mut self, with: Option<&[u8]>, without: Option<&[u8]>) {
+        let Form::Packed(block) = &self.0 else {
+            unreachable!("only a packed archive is repacked")
+        };
+        let old = block.as_deref().unwrap_or(&[]);
+        let mut records: Vec<&[u8]> = packed(old)
+            .filter(|r| Some(key(r)) != without && Some(key(r)) != with.map(key))
+            .collect();
+        if let Some(new) = with {
+            let at = records.partition_point(|r| key(r) < key(new));
+            records.insert(at, new);
+        }
+        let bytes: usize = records.iter().map(|r| r.len() + 2).sum();
+        if records.len() > PACKED_RECORDS || bytes > PACKED_BYTES {
+            let mut set = SharedSet::new();
+            for r in records {
+                set.insert(Record(Box::from(r)));
+            }
+            self.0 = Form::Tree(set);
+            return;
+        }
+        let mut out = Vec::with_capacity(bytes);
+        for r in &records {
+            push_packed(&mut out, r);
+        }
+        self.0 = Form::Packed((!out.is_empty()).then(|| Arc::from(out.as_slice())));
+    }
+
     /// Freezes `item`, replacing a record with its id.
     pub(crate) fn freeze<V: Freeze>(&mut self, item: &V) {
-        self.0.replace(Record::encode(item));
+        let mut record = Vec::with_capacity(256);
+        encode(item, &mut record);
+        match &mut self.0 {
+            // Copied into a block of its exact size: shrinking the buffer
+            // in place would leave its tail as a hole in the heap.
+            Form::Tree(set) => {
+                set.replace(Record(Box::from(record.as_slice())));
+            }
+            Form::Packed(_) => self.repack(Some(&record), None),
+        }
     }
 
     /// True when a closed item of kind `V` has this id.
     pub(crate) fn contains<V: Freeze>(&self, id: &V::Id) -> bool {
-        Key::of::<V>(id).is_some_and(|key| self.0.contains(key.as_bytes()))
+        Key::of::<V>(id).is_some_and(|key| self.record(&key).is_some())
     }
 
     /// The closed item of kind `V` with this id.
     pub(crate) fn get<V: Freeze>(&self, id: &V::Id) -> Option<V> {
-        let key = Key::of::<V>(id)?;
-        self.0.get(key.as_bytes()).map(Record::decode)
+        self.record(&Key::of::<V>(id)?).map(decode)
     }
 
     /// Removes the closed item of kind `V` with this id and returns it.
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
         let key = Key::of::<V>(id)?;
-        if !self.0.contains(key.as_bytes()) {
-            // A miss would copy the nodes a snapshot shares for nothing.
-            return None;
+        // A miss changes nothing (and copies nothing a snapshot shares).
+        let item = decode(self.record(&key)?);
+        match &mut self.0 {
+            Form::Tree(set) => {
+                set.take(key.as_bytes());
+            }
+            Form::Packed(_) => self.repack(None, Some(key.as_bytes())),
         }
-        self.0.take(key.as_bytes()).map(|r| r.decode())
+        Some(item)
     }
 
-    /// The closed items of kind `V`, by id (double-ended).
-    pub(crate) fn iter<V: Freeze>(&self) -> impl DoubleEndedIterator<Item = V> + '_ {
+    /// The closed items of kind `V`, by id.
+    pub(crate) fn iter<V: Freeze>(&self) -> Box<dyn Iterator<Item = V> + '_> {
         let (low, high) = ([V::KIND], [V::KIND + 1]);
-        self.0
-            .range::<[u8], _>((Bound::Included(&low[..]), Bound::Excluded(&high[..])))
-            .map(Record::decode)
+        match &self.0 {
+            Form::Tree(set) => Box::new(
+                set.range::<[u8], _>((Bound::Included(&low[..]), Bound::Excluded(&high[..])))
+                    .map(|r| decode(&r.0)),
+            ),
+            Form::Packed(_) => Box::new(
+                self.records()
+                    .skip_while(|r| key(r)[0] < V::KIND)
+                    .take_while(|r| key(r)[0] == V::KIND)
+                    .map(decode),
+            ),
+        }
+    }
+
+    /// True when the archive is packed in one block (for tests).
+    #[cfg(test)]
+    fn is_packed(&self) -> bool {
+        matches!(self.0, Form::Packed(_))
     }
 
     /// Puts `item` where its state says it belongs: frozen here when
@@ -275,34 +421,27 @@ impl Archive {
             None => self.get::<V>(id).map(Cow::Owned),
         }
     }
-
-    /// True when `a` and `b` hold equal items of their kind.
-    fn same_item(a: &Record, b: &Record) -> bool {
-        if a.0 == b.0 {
-            return true;
-        }
-        // Equal items may differ in bytes only by a decimal's scale (2.0
-        // and 2.00 are equal).
-        a.key() == b.key()
-            && match a.kind() {
-                Order::KIND => a.decode::<Order>() == b.decode::<Order>(),
-                Receivable::KIND => a.decode::<Receivable>() == b.decode::<Receivable>(),
-                Payment::KIND => a.decode::<Payment>() == b.decode::<Payment>(),
-                _ => false,
-            }
-    }
 }
 
 impl PartialEq for Archive {
-    /// Equal when they hold equal items.
+    /// Equal when they hold equal items, whatever their form.
     fn eq(&self, other: &Self) -> bool {
-        self.0.ptr_eq(&other.0)
-            || (self.0.len() == other.0.len()
-                && self
-                    .0
-                    .iter()
-                    .zip(other.0.iter())
-                    .all(|(a, b)| Self::same_item(a, b)))
+        let same_block = match (&self.0, &other.0) {
+            (Form::Packed(Some(a)), Form::Packed(Some(b))) => Arc::ptr_eq(a, b),
+            (Form::Tree(a), Form::Tree(b)) => a.ptr_eq(b),
+            _ => false,
+        };
+        if same_block {
+            return true;
+        }
+        let (mut a, mut b) = (self.records(), other.records());
+        loop {
+            match (a.next(), b.next()) {
+                (None, None) => return true,
+                (Some(x), Some(y)) if same_item(x, y) => {}
+                _ => return false,
+            }
+        }
     }
 }
 
