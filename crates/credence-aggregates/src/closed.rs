@@ -257,8 +257,9 @@ impl Archive {
     /// The record with this key.
     fn record(&self, key: &Key) -> Option<&[u8]> {
         match &self.0 {
-            Form::Packed(block) => packed(block.as_deref()?)
-                .find(|r| self::key(r) == key.as_bytes()),
+            Form::Packed(block) => {
+                packed(block.as_deref()?).find(|r| self::key(r) == key.as_bytes())
+            }
             Form::Tree(set) => set.get(key.as_bytes()).map(|r| &*r.0),
         }
     }
@@ -684,5 +685,297 @@ impl Freeze for Payment {
             reversed: r.read()?,
             source: r.read()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, NaiveDate};
+    use credence_events::{
+        DeliveryId, FulfilmentMode, ItemId, ManagerId, PaymentMethod, Rate, ReasonCode, Urgency,
+        Verdict,
+    };
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One of each kind, made from a few numbers so that a property test
+    /// varies every field.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Item {
+        Order(Order),
+        Receivable(Receivable),
+        Payment(Payment),
+    }
+
+    impl Item {
+        fn freeze(&self, archive: &mut Archive) {
+            match self {
+                Item::Order(o) => archive.freeze(o),
+                Item::Receivable(r) => archive.freeze(r),
+                Item::Payment(p) => archive.freeze(p),
+            }
+        }
+    }
+
+    fn money(mantissa: i64, scale: u32) -> Decimal {
+        Decimal::new(mantissa, scale)
+    }
+
+    fn day(n: i64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(n.unsigned_abs())
+    }
+
+    fn item(kind: u8, id: &str, n: i64, text: &str) -> Item {
+        let source = EventId::from_u128(n.unsigned_abs().into());
+        match kind {
+            0 => Item::Order(Order {
+                id: OrderId::new(id).unwrap(),
+                lines: (0..n.rem_euclid(3))
+                    .map(|k| OrderLineState {
+                        item: ItemId::new(format!("item-{k}")).unwrap(),
+                        ordered: money(n + k, 1),
+                        delivered: money(n, 1),
+                        unit_price: money(1999 + k, 2),
+                    })
+                    .collect(),
+                requested_delivery: DateTime::from_timestamp(1_790_000_000 + n, 7).unwrap(),
+                urgency: [Urgency::Normal, Urgency::Urgent, Urgency::SameDay]
+                    [n.rem_euclid(3) as usize],
+                discount: Rate::percent(money(n.rem_euclid(100), 0)).unwrap(),
+                status: [OrderStatus::Delivered, OrderStatus::Cancelled][n.rem_euclid(2) as usize],
+                verdict: [None, Some(Verdict::Accept), Some(Verdict::Hold)]
+                    [n.rem_euclid(3) as usize],
+                fulfilment: [None, Some(FulfilmentMode::Partial)][n.rem_euclid(2) as usize],
+                source,
+                placed_at: DateTime::from_timestamp(1_780_000_000 - n, 0).unwrap(),
+            }),
+            1 => Item::Receivable(Receivable {
+                id: ReceivableId::new(id).unwrap(),
+                delivery: DeliveryId::new(format!("D-{n}")).unwrap(),
+                order: OrderId::new(format!("O-{n}")).unwrap(),
+                amount: money(n * 100, 2),
+                open: Decimal::ZERO,
+                issued_on: day(n),
+                due_date: day(n + 30),
+                closed_on: Some(day(n + 31)),
+                source,
+                paid_by: (0..n.rem_euclid(3))
+                    .map(|k| EventId::from_u128(k as u128 + 99))
+                    .collect(),
+                explanation: (!text.is_empty()).then(|| {
+                    Box::new(DelayExplanation {
+                        reason: ReasonCode::new("cash-flow").unwrap(),
+                        text: text.to_owned(),
+                        promised_date: (n % 2 == 0).then(|| day(n + 40)),
+                        manager: ManagerId::new("M-1").unwrap(),
+                        source,
+                    })
+                }),
+            }),
+            _ => Item::Payment(Payment {
+                id: PaymentId::new(id).unwrap(),
+                amount: money(n * 7, 2),
+                method: [PaymentMethod::BankTransfer, PaymentMethod::Cash]
+                    [n.rem_euclid(2) as usize],
+                received_on: day(n),
+                allocations: (0..n.rem_euclid(3))
+                    .map(|k| (ReceivableId::new(format!("R-{k}")).unwrap(), money(k, 2)))
+                    .collect(),
+                credit_left: Decimal::ZERO,
+                reversed: n % 2 == 1,
+                source,
+            }),
+        }
+    }
+
+    /// What the archive holds, as a map.
+    type Model = BTreeMap<(u8, String), Item>;
+
+    fn check(archive: &Archive, model: &Model) -> Result<(), TestCaseError> {
+        let orders: Vec<_> = archive.iter::<Order>().map(Item::Order).collect();
+        let receivables: Vec<_> = archive.iter::<Receivable>().map(Item::Receivable).collect();
+        let payments: Vec<_> = archive.iter::<Payment>().map(Item::Payment).collect();
+        let all: Vec<_> = orders
+            .into_iter()
+            .chain(receivables)
+            .chain(payments)
+            .collect();
+        let expected: Vec<_> = model.values().cloned().collect();
+        prop_assert_eq!(&all, &expected);
+        for ((kind, id), item) in model {
+            let found = match kind {
+                0 => {
+                    let id = OrderId::new(id.as_str()).unwrap();
+                    prop_assert!(archive.contains::<Order>(&id));
+                    archive.get::<Order>(&id).map(Item::Order)
+                }
+                1 => {
+                    let id = ReceivableId::new(id.as_str()).unwrap();
+                    prop_assert!(archive.contains::<Receivable>(&id));
+                    archive.get::<Receivable>(&id).map(Item::Receivable)
+                }
+                _ => {
+                    let id = PaymentId::new(id.as_str()).unwrap();
+                    prop_assert!(archive.contains::<Payment>(&id));
+                    archive.get::<Payment>(&id).map(Item::Payment)
+                }
+            };
+            prop_assert_eq!(found.as_ref(), Some(item));
+        }
+        // The same items frozen afresh in reverse order, into a packed or a
+        // tree archive alike, make an equal archive.
+        let mut again = Archive::default();
+        for item in model.values().rev() {
+            item.freeze(&mut again);
+        }
+        prop_assert_eq!(archive, &again);
+        let bytes: usize = again.records().map(|r| r.len() + 2).sum();
+        prop_assert_eq!(
+            again.is_packed(),
+            model.len() <= PACKED_RECORDS && bytes <= PACKED_BYTES,
+            "packed exactly while small"
+        );
+        Ok(())
+    }
+
+    /// Ids from a small pool (so that freezes replace and takes hit), some
+    /// not ASCII.
+    fn id_of_pool(n: u8) -> String {
+        match n % 4 {
+            0 => format!("X-{n}"),
+            1 => format!("ø-{n:03}"),
+            2 => format!("{n}"),
+            _ => format!("Z{n} long id {}", "x".repeat(usize::from(n))),
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Freeze(u8, u8, i64, String),
+        Take(u8, u8),
+        Snapshot,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..3u8, 0..40u8, -500..500i64, "[a-z ]{0,40}")
+                .prop_map(|(k, i, n, t)| Op::Freeze(k, i, n, t)),
+            2 => (0..3u8, 0..40u8).prop_map(|(k, i)| Op::Take(k, i)),
+            1 => Just(Op::Snapshot),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// The archive behaves as a map from (kind, id) to item, in either
+        /// form and across the change of form, and a clone never sees
+        /// later changes.
+        #[test]
+        fn an_archive_behaves_like_a_map(ops in proptest::collection::vec(op(), 1..160)) {
+            let mut archive = Archive::default();
+            let mut model = Model::new();
+            let mut snapshots = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Freeze(kind, i, n, text) => {
+                        let id = id_of_pool(i);
+                        let item = item(kind, &id, n, &text);
+                        item.freeze(&mut archive);
+                        model.insert((kind, id), item);
+                    }
+                    Op::Take(kind, i) => {
+                        let id = id_of_pool(i);
+                        let taken = match kind {
+                            0 => archive.take::<Order>(&OrderId::new(id.as_str()).unwrap()).map(Item::Order),
+                            1 => archive.take::<Receivable>(&ReceivableId::new(id.as_str()).unwrap()).map(Item::Receivable),
+                            _ => archive.take::<Payment>(&PaymentId::new(id.as_str()).unwrap()).map(Item::Payment),
+                        };
+                        prop_assert_eq!(taken, model.remove(&(kind, id)));
+                    }
+                    Op::Snapshot => snapshots.push((archive.clone(), model.clone())),
+                }
+                prop_assert_eq!(
+                    archive.iter::<Order>().count() + archive.iter::<Receivable>().count() + archive.iter::<Payment>().count(),
+                    model.len()
+                );
+            }
+            check(&archive, &model)?;
+            for (snapshot, model) in &snapshots {
+                check(snapshot, model)?;
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_its_record() {
+        for kind in 0..3 {
+            for n in [-3, 0, 1, 2, 5] {
+                for text in ["", "late: the customer's customer paid late"] {
+                    let item = item(kind, "Ü-1", n, text);
+                    let mut archive = Archive::default();
+                    item.freeze(&mut archive);
+                    let back = match kind {
+                        0 => archive.iter::<Order>().map(Item::Order).next(),
+                        1 => archive.iter::<Receivable>().map(Item::Receivable).next(),
+                        _ => archive.iter::<Payment>().map(Item::Payment).next(),
+                    };
+                    assert_eq!(back, Some(item));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_archive_stays_a_tree_and_equals_its_packed_copy_once_small_again() {
+        let mut archive = Archive::default();
+        let ids: Vec<_> = (0..=PACKED_RECORDS).map(|i| format!("R-{i:02}")).collect();
+        for (n, id) in ids.iter().enumerate() {
+            item(1, id, n as i64, "").freeze(&mut archive);
+            assert_eq!(archive.is_packed(), n < PACKED_RECORDS);
+        }
+        let mut small = Archive::default();
+        for id in &ids[1..] {
+            let id = ReceivableId::new(id.as_str()).unwrap();
+            assert!(archive.take::<Receivable>(&id).is_some());
+        }
+        assert!(!archive.is_packed(), "a tree stays a tree");
+        item(1, &ids[0], 0, "").freeze(&mut small);
+        assert!(small.is_packed());
+        assert_eq!(archive, small);
+        let missing = ReceivableId::new("R-99").unwrap();
+        assert_eq!(archive.take::<Receivable>(&missing), None);
+        assert!(!small.contains::<Receivable>(&missing));
+    }
+
+    #[test]
+    fn a_packed_archive_becomes_a_tree_past_its_byte_budget() {
+        let mut archive = Archive::default();
+        let long = "x".repeat(PACKED_BYTES / 2);
+        item(1, "R-1", 1, &long).freeze(&mut archive);
+        assert!(archive.is_packed());
+        item(1, "R-2", 2, &long).freeze(&mut archive);
+        assert!(!archive.is_packed());
+        assert_eq!(archive.iter::<Receivable>().count(), 2);
+    }
+
+    #[test]
+    fn equal_amounts_of_different_scales_are_equal_items() {
+        let Item::Payment(mut payment) = item(2, "P-1", 4, "") else {
+            unreachable!()
+        };
+        let (mut a, mut b) = (Archive::default(), Archive::default());
+        payment.amount = money(20, 1);
+        a.freeze(&payment);
+        payment.amount = money(200, 2);
+        b.freeze(&payment);
+        assert_ne!(a.records().next(), b.records().next(), "different bytes");
+        assert_eq!(a, b);
+        payment.amount = money(201, 2);
+        b.freeze(&payment);
+        assert_ne!(a, b);
     }
 }

@@ -3,6 +3,7 @@
 //! the workspace root.
 
 mod allocation;
+mod closed;
 mod commands;
 mod fixtures;
 mod sharing;
