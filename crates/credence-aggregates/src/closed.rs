@@ -4,10 +4,10 @@
 //! receivables paid, payments whose credit is spent. Commands and policies
 //! read the open items, the running totals and the indexes; a closed item
 //! is read again only by a query that names it or lists everything, by a
-//! reversal that reopens it, and by a snapshot. So the account keeps its
-//! open items as values in its maps (changed in place, read for free) and
-//! freezes each item as it closes into an [`Archive`]: one heap block per
-//! item, the key in front, the other fields after it in the compact
+//! reversal or a late change that thaws it, and by a snapshot. So the
+//! account keeps its open items as values in its maps (changed in place,
+//! read for free) and freezes each item as it closes into an [`Archive`]
+//! of records: the key in front, the other fields after it in the compact
 //! [binary shapes](credence_events::binary) of the events crate. A record
 //! takes about 50 to 70 bytes where the value took 200 to 300 (the value,
 //! its `Arc`, its key stored twice, its order lines in their own block).
@@ -16,21 +16,34 @@
 //!
 //! `[id length][kind][id][fields…]`: the key is the kind byte then the
 //! id's UTF-8, so records sort by kind and then by id in the ids' own order
-//! (an id compares as its bytes), and a kind's records are one range of
-//! the set. Reading an item decodes it, with the validation of the events'
-//! decoder.
+//! (an id compares as its bytes), and a kind's records are one run. Reading
+//! an item decodes it, with the validation of the events' decoder.
 //!
 //! Records never leave the process (snapshots write the items themselves),
 //! so they are only read by the build that wrote them: a record that does
 //! not decode is a bug, and reading it panics with a message saying so.
 //!
+//! # Two forms
+//!
+//! * **Packed** (most customers): up to [`PACKED_RECORDS`] records and
+//!   [`PACKED_BYTES`] bytes, sorted, each after its length, in one shared
+//!   block. A change writes the block again (at most 2 KB); a lookup
+//!   walks it. A customer of a dozen closed items costs one allocation.
+//! * **Tree**: past that, a [`SharedSet`] of records, one block each, so
+//!   that a change copies only its path and a lookup is O(log n). An
+//!   archive that shrank stays a tree.
+//!
+//! Both clone in O(1), sharing every record, which is what the as-of
+//! index's snapshots need.
+//!
 //! # Invariants
 //!
 //! * An item is in the archive exactly when it is closed (see
 //!   [`Freeze::is_closed`]); the account's maps hold the others. An id is
-//!   never in both.
+//!   never in both ([`Archive::place`], [`Archive::modify`]).
 //! * Equal items give equal records (the encoding is a function of the
-//!   value), so accounts folded from the same events hold equal archives.
+//!   value); archives are equal when their items are, whatever their form
+//!   or the scale of their decimals.
 
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
@@ -199,7 +212,7 @@ pub(crate) struct Archive(Form);
 
 #[derive(Clone)]
 enum Form {
-    /// `[length varint][record]…`, sorted by key; `None` when empty.
+    /// `[length u16 LE][record]…`, sorted by key; `None` when empty.
     Packed(Option<Arc<[u8]>>),
     Tree(SharedSet<Record>),
 }
@@ -210,38 +223,35 @@ impl Default for Archive {
     }
 }
 
+/// The length in front of each record of a packed block: two bytes,
+/// little-endian (a block holds at most [`PACKED_BYTES`]).
+const LEN: usize = 2;
+
 /// The records of a packed block, in order.
 fn packed(block: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = block;
     std::iter::from_fn(move || {
-        let (len, n) = read_len(rest)?;
-        let record = rest.get(n..n + len)?;
-        rest = &rest[n + len..];
+        let (len, tail) = rest.split_first_chunk::<LEN>()?;
+        let (record, tail) = tail.split_at_checked(usize::from(u16::from_le_bytes(*len)))?;
+        rest = tail;
         Some(record)
     })
 }
 
-/// A LEB128 length at the start of `bytes`, and how many bytes it took.
-fn read_len(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut len = 0usize;
-    for (i, b) in bytes.iter().enumerate().take(3) {
-        len |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((len, i + 1));
+/// Where the record keyed `key` lies in a packed block, length included,
+/// as byte offsets; an empty span at the place it would go when there is
+/// none.
+fn span(block: &[u8], key: &[u8]) -> (usize, usize) {
+    let mut at = 0;
+    for record in packed(block) {
+        let end = at + LEN + record.len();
+        match self::key(record).cmp(key) {
+            Ordering::Less => at = end,
+            Ordering::Equal => return (at, end),
+            Ordering::Greater => break,
         }
     }
-    None
-}
-
-/// Appends `record` to a packed block, after its length.
-fn push_packed(block: &mut Vec<u8>, record: &[u8]) {
-    let mut len = record.len();
-    while len >= 0x80 {
-        block.push((len as u8) | 0x80);
-        len >>= 7;
-    }
-    block.push(len as u8);
-    block.extend_from_slice(record);
+    (at, at)
 }
 
 impl Archive {
@@ -258,55 +268,55 @@ impl Archive {
     fn record(&self, key: &Key) -> Option<&[u8]> {
         match &self.0 {
             Form::Packed(block) => {
-                packed(block.as_deref()?).find(|r| self::key(r) == key.as_bytes())
+                let block = block.as_deref()?;
+                let (start, end) = span(block, key.as_bytes());
+                (start < end).then(|| &block[start + LEN..end])
             }
             Form::Tree(set) => set.get(key.as_bytes()).map(|r| &*r.0),
         }
     }
 
-    /// Writes a packed archive's records again: `with` put in its place by
-    /// key, the record keyed `without` left out; a tree when it has grown
-    /// too large for a block.
-    fn repack(&mut self, with: Option<&[u8]>, without: Option<&[u8]>) {
-        let Form::Packed(block) = &self.0 else {
-            unreachable!("only a packed archive is repacked")
-        };
-        let old = block.as_deref().unwrap_or(&[]);
-        let mut records: Vec<&[u8]> = packed(old)
-            .filter(|r| Some(key(r)) != without && Some(key(r)) != with.map(key))
-            .collect();
-        if let Some(new) = with {
-            let at = records.partition_point(|r| key(r) < key(new));
-            records.insert(at, new);
-        }
-        let bytes: usize = records.iter().map(|r| r.len() + 2).sum();
-        if records.len() > PACKED_RECORDS || bytes > PACKED_BYTES {
-            let mut set = SharedSet::new();
-            for r in records {
-                set.insert(Record(Box::from(r)));
-            }
-            self.0 = Form::Tree(set);
-            return;
-        }
-        let mut out = Vec::with_capacity(bytes);
-        for r in &records {
-            push_packed(&mut out, r);
-        }
-        self.0 = Form::Packed((!out.is_empty()).then(|| Arc::from(out.as_slice())));
-    }
-
     /// Freezes `item`, replacing a record with its id.
     pub(crate) fn freeze<V: Freeze>(&mut self, item: &V) {
-        let mut record = Vec::with_capacity(256);
-        encode(item, &mut record);
-        match &mut self.0 {
-            // Copied into a block of its exact size: shrinking the buffer
-            // in place would leave its tail as a hole in the heap.
+        let block = match &mut self.0 {
             Form::Tree(set) => {
+                let mut record = Vec::with_capacity(256);
+                encode(item, &mut record);
+                // Copied into a block of its exact size: shrinking the
+                // buffer in place would leave its tail as a hole in the
+                // heap.
                 set.replace(Record(Box::from(record.as_slice())));
+                return;
             }
-            Form::Packed(_) => self.repack(Some(&record), None),
-        }
+            Form::Packed(block) => block.as_deref().unwrap_or(&[]),
+        };
+        // The block again, the record encoded in its place by key, in one
+        // pass.
+        let key = Key::of::<V>(item.id()).expect("an id is at most MAX_ID_LEN bytes");
+        let (start, end) = span(block, key.as_bytes());
+        let mut out = Vec::with_capacity(block.len() - (end - start) + LEN + 256);
+        out.extend_from_slice(&block[..start]);
+        let at = out.len();
+        out.extend_from_slice(&[0; LEN]);
+        encode(item, &mut out);
+        let records = packed(block).count() + usize::from(start == end);
+        let len = u16::try_from(out.len() - at - LEN)
+            .ok()
+            .filter(|_| records <= PACKED_RECORDS)
+            .filter(|_| out.len() + (block.len() - end) <= PACKED_BYTES);
+        let Some(len) = len else {
+            // Too large for a block: a tree of records.
+            let mut set = SharedSet::new();
+            for r in packed(&block[..start]).chain(packed(&block[end..])) {
+                set.insert(Record(Box::from(r)));
+            }
+            set.insert(Record(Box::from(&out[at + LEN..])));
+            self.0 = Form::Tree(set);
+            return;
+        };
+        out[at..at + LEN].copy_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&block[end..]);
+        self.0 = Form::Packed(Some(Arc::from(out.as_slice())));
     }
 
     /// True when a closed item of kind `V` has this id.
@@ -328,7 +338,14 @@ impl Archive {
             Form::Tree(set) => {
                 set.take(key.as_bytes());
             }
-            Form::Packed(_) => self.repack(None, Some(key.as_bytes())),
+            Form::Packed(block) => {
+                let old = block.as_deref().unwrap_or(&[]);
+                let (start, end) = span(old, key.as_bytes());
+                // One allocation of the exact size (a chain of slices has
+                // a known length).
+                let rest: Arc<[u8]> = old[..start].iter().chain(&old[end..]).copied().collect();
+                *block = (!rest.is_empty()).then_some(rest);
+            }
         }
         Some(item)
     }
@@ -832,7 +849,7 @@ mod tests {
             item.freeze(&mut again);
         }
         prop_assert_eq!(archive, &again);
-        let bytes: usize = again.records().map(|r| r.len() + 2).sum();
+        let bytes: usize = again.records().map(|r| r.len() + LEN).sum();
         prop_assert_eq!(
             again.is_packed(),
             model.len() <= PACKED_RECORDS && bytes <= PACKED_BYTES,

@@ -17,7 +17,10 @@
 //! The history-long collections of the account are persistent B-trees
 //! ([`SharedMap`], [`SharedSet`], module [`shared`]): cloning an account is
 //! O(1) in its history and a clone shares structure with its original, so
-//! as-of snapshots are cheap to keep.
+//! as-of snapshots are cheap to keep. Closed items (delivered orders, paid
+//! receivables, spent payments) are frozen into compact byte records apart
+//! from the open ones, so what a command reads stays as small as the
+//! customer's open business.
 //!
 //! # Payment allocation
 //!
