@@ -127,3 +127,19 @@ fn an_id_used_again_by_hand_made_events_leaves_one_item_the_latest() {
     assert_eq!(orders, [("O1".into(), OrderStatus::Open)]);
     assert_eq!(account.open_orders().count(), 1);
 }
+
+#[test]
+fn a_snapshot_that_lists_a_closed_order_as_open_is_refused() {
+    let account = given([])
+        .at(at(2026, 11, 2))
+        .and_then(register())
+        .and_then(place("O1", &[("toner", 2, "10")]))
+        .and_then(deliver("D1", "O1", &[("toner", 2)]))
+        .state();
+    let mut json = serde_json::to_value(&account).unwrap();
+    assert_eq!(json["open_orders"], serde_json::json!([]));
+    assert_eq!(json["orders"]["O1"]["status"], "delivered");
+    json["open_orders"] = serde_json::json!(["O1"]);
+    let error = serde_json::from_value::<CustomerAccount>(json).unwrap_err();
+    assert!(error.to_string().contains("open_orders"), "{error}");
+}
