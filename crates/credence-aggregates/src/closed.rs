@@ -493,19 +493,21 @@ impl<T: Binary> Binary for Few<T> {
     }
 }
 
-/// A payment's allocation: receivable and amount.
-impl Binary for Allocated {
-    fn put(&self, w: &mut Vec<u8>) {
-        self.0.put(w);
-        self.1.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self(ReceivableId::get(r)?, Decimal::get(r)?))
+/// A payment's allocations: their count, then each receivable and amount
+/// (the shape of a [`Few`] of pairs).
+fn put_allocations(allocations: &[(ReceivableId, Decimal)], w: &mut Vec<u8>) {
+    u32::try_from(allocations.len()).unwrap_or(u32::MAX).put(w);
+    for (receivable, amount) in allocations {
+        receivable.put(w);
+        amount.put(w);
     }
 }
 
-/// A `(ReceivableId, Decimal)` with a binary shape.
-struct Allocated(ReceivableId, Decimal);
+/// Reads what [`put_allocations`] wrote.
+fn get_allocations(r: &mut Reader<'_>) -> Result<Few<(ReceivableId, Decimal)>, Fault> {
+    let n = u32::get(r)?;
+    (0..n).map(|_| Ok((r.read()?, r.read()?))).collect()
+}
 
 impl Binary for OrderStatus {
     fn put(&self, w: &mut Vec<u8>) {
@@ -525,40 +527,24 @@ impl Binary for OrderStatus {
     }
 }
 
-impl Binary for OrderLineState {
-    fn put(&self, w: &mut Vec<u8>) {
-        self.item.put(w);
-        self.ordered.put(w);
-        self.delivered.put(w);
-        self.unit_price.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self {
-            item: r.read()?,
-            ordered: r.read()?,
-            delivered: r.read()?,
-            unit_price: r.read()?,
-        })
-    }
+/// Field lists with a binary shape: each field in declaration order, as
+/// the events crate's `binary_structs!` writes an event.
+macro_rules! binary_fields {
+    ($($ty:ident { $($field:ident),* $(,)? })*) => {$(
+        impl Binary for $ty {
+            fn put(&self, w: &mut Vec<u8>) {
+                $(self.$field.put(w);)*
+            }
+            fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
+                Ok(Self { $($field: r.read()?,)* })
+            }
+        }
+    )*};
 }
 
-impl Binary for DelayExplanation {
-    fn put(&self, w: &mut Vec<u8>) {
-        self.reason.put(w);
-        self.text.put(w);
-        self.promised_date.put(w);
-        self.manager.put(w);
-        self.source.put(w);
-    }
-    fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self {
-            reason: r.read()?,
-            text: r.read()?,
-            promised_date: r.read()?,
-            manager: r.read()?,
-            source: r.read()?,
-        })
-    }
+binary_fields! {
+    OrderLineState { item, ordered, delivered, unit_price }
+    DelayExplanation { reason, text, promised_date, manager, source }
 }
 
 /// An id read back from a record's key.
@@ -676,13 +662,7 @@ impl Freeze for Payment {
         self.amount.put(w);
         self.method.put(w);
         self.received_on.put(w);
-        u32::try_from(self.allocations.len())
-            .unwrap_or(u32::MAX)
-            .put(w);
-        for (receivable, amount) in self.allocations.iter() {
-            receivable.put(w);
-            amount.put(w);
-        }
+        put_allocations(&self.allocations, w);
         self.credit_left.put(w);
         self.reversed.put(w);
         self.source.put(w);
@@ -693,11 +673,7 @@ impl Freeze for Payment {
             amount: r.read()?,
             method: r.read()?,
             received_on: r.read()?,
-            allocations: r
-                .read::<Few<Allocated>>()?
-                .iter()
-                .map(|a| (a.0.clone(), a.1))
-                .collect(),
+            allocations: get_allocations(r)?,
             credit_left: r.read()?,
             reversed: r.read()?,
             source: r.read()?,
