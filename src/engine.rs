@@ -21,8 +21,10 @@
 //! snapshot, written every [`EngineConfig::snapshot_every`] events. A
 //! snapshot is serialised and saved by the engine's snapshot thread (started
 //! on the first one) from an O(1) clone of the account, so the command that
-//! crosses the boundary does not pay for it; dropping the engine, or
-//! [`Engine::flush_snapshots`], waits for the queued ones.
+//! crosses the boundary does not pay for it; a stream's newer snapshot
+//! replaces one the thread has not reached, so a busy thread never builds a
+//! backlog. Dropping the engine, or [`Engine::flush_snapshots`], waits for
+//! the pending ones.
 //!
 //! The engine is `Send + Sync` and synchronous. In an async service keep it
 //! in an `Arc` and call it from `tokio::task::spawn_blocking` (see the
@@ -36,7 +38,7 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use credence_aggregates::{CheckDeadlines, Command, CustomerAccount, Rejection};
@@ -186,7 +188,7 @@ pub struct Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        self.snapshots.finish();
+        self.snapshots.finish(&*self.store);
     }
 }
 
@@ -208,66 +210,116 @@ fn save_snapshot(store: &dyn EventStore, stream: &StreamId, account: &CustomerAc
     }
 }
 
-/// The engine's snapshot thread: started on the first snapshot, fed
-/// through a channel, stopped (after saving what is queued) by
-/// [`SnapshotWriter::finish`]. When no thread can be started, snapshots are
-/// saved in the caller, as before.
+/// The engine's snapshot thread and what it still has to save: at most one
+/// account per stream, the latest. A newer snapshot of a stream replaces
+/// one the thread has not reached, so a thread slower than the commands
+/// (history-sized accounts written often) never builds a backlog: it saves
+/// the latest state of each stream it comes to, and the memory held for
+/// it is one account clone per stream at most. Started on the first
+/// snapshot; [`SnapshotWriter::finish`] stops it after it saved everything
+/// pending. When no thread can be started, snapshots are saved in the
+/// caller.
 #[derive(Default)]
 struct SnapshotWriter {
-    queue: Mutex<Option<mpsc::Sender<(StreamId, CustomerAccount)>>>,
+    shared: Arc<SnapshotQueue>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// What the snapshot thread and the engine share.
+#[derive(Default)]
+struct SnapshotQueue {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// The latest account of each stream not saved yet.
+    accounts: BTreeMap<StreamId, CustomerAccount>,
+    /// Set by `finish`: the thread stops once `accounts` is empty.
+    closing: bool,
 }
 
 impl std::fmt::Debug for SnapshotWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SnapshotWriter")
             .field("running", &lock(&self.worker).is_some())
+            .field("pending", &lock(&self.shared.pending).accounts.len())
             .finish()
+    }
+}
+
+impl SnapshotQueue {
+    /// The thread's loop: saves pending accounts until told to close and
+    /// nothing is left.
+    fn run(&self, store: &dyn EventStore) {
+        loop {
+            let next = {
+                let mut pending = lock(&self.pending);
+                loop {
+                    if let Some(entry) = pending.accounts.pop_first() {
+                        break Some(entry);
+                    }
+                    if pending.closing {
+                        break None;
+                    }
+                    pending = self
+                        .wake
+                        .wait(pending)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            };
+            match next {
+                Some((stream, account)) => save_snapshot(store, &stream, &account),
+                None => return,
+            }
+        }
     }
 }
 
 impl SnapshotWriter {
     fn submit(&self, store: &Arc<dyn EventStore>, stream: StreamId, account: CustomerAccount) {
-        let mut queue = lock(&self.queue);
-        if queue.is_none() {
-            let (sender, receiver) = mpsc::channel::<(StreamId, CustomerAccount)>();
+        let mut worker = lock(&self.worker);
+        if worker.is_none() {
+            let shared = Arc::clone(&self.shared);
             let worker_store = Arc::clone(store);
             let spawned = std::thread::Builder::new()
                 .name("credence-snapshots".into())
-                .spawn(move || {
-                    for (stream, account) in receiver {
-                        save_snapshot(&*worker_store, &stream, &account);
-                    }
-                });
+                .spawn(move || shared.run(&*worker_store));
             match spawned {
-                Ok(handle) => {
-                    *lock(&self.worker) = Some(handle);
-                    *queue = Some(sender);
-                }
+                Ok(handle) => *worker = Some(handle),
                 Err(e) => {
                     tracing::debug!(error = %e, "no snapshot thread; saving in the caller");
-                    drop(queue);
+                    drop(worker);
                     return save_snapshot(&**store, &stream, &account);
                 }
             }
         }
-        let sender = queue.as_ref().expect("started above");
-        if let Err(mpsc::SendError((stream, account))) = sender.send((stream, account)) {
-            // The thread is gone (it panicked): save here, start anew next time.
-            *queue = None;
-            drop(queue);
-            save_snapshot(&**store, &stream, &account);
-        }
+        drop(worker);
+        lock(&self.shared.pending).accounts.insert(stream, account);
+        self.shared.wake.notify_one();
     }
 
-    /// Stops the thread after it saved everything queued.
-    fn finish(&self) {
-        // Closing the channel ends the thread's loop once it is drained.
-        drop(lock(&self.queue).take());
-        if let Some(worker) = lock(&self.worker).take() {
-            if worker.join().is_err() {
+    /// Stops the thread after it saved everything pending, and saves in
+    /// the caller whatever it left (it panicked, or a snapshot came in as
+    /// it stopped).
+    fn finish(&self, store: &dyn EventStore) {
+        let mut worker = lock(&self.worker);
+        if let Some(handle) = worker.take() {
+            lock(&self.shared.pending).closing = true;
+            self.shared.wake.notify_one();
+            if handle.join().is_err() {
                 tracing::warn!("the snapshot thread panicked");
             }
+        }
+        let left = {
+            let mut pending = lock(&self.shared.pending);
+            pending.closing = false;
+            std::mem::take(&mut pending.accounts)
+        };
+        drop(worker);
+        for (stream, account) in left {
+            save_snapshot(store, &stream, &account);
         }
     }
 }
@@ -433,10 +485,12 @@ impl Engine {
             .submit(&self.store, stream.clone(), account.clone());
     }
 
-    /// Waits until every snapshot queued so far is saved (or failed and
-    /// was logged). Dropping the engine does the same.
+    /// Waits until the latest snapshot queued of each stream is saved (or
+    /// failed and was logged); an older one the snapshot thread had not
+    /// reached when a newer one of the same stream came is never saved.
+    /// Dropping the engine does the same.
     pub fn flush_snapshots(&self) {
-        self.snapshots.finish();
+        self.snapshots.finish(&*self.store);
     }
 
     /// Runs `command` at business time `now` (the time the engine learns

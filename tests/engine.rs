@@ -193,6 +193,43 @@ fn a_cold_start_from_snapshots_equals_the_full_fold() {
     assert_eq!(folded, warm);
 }
 
+/// A snapshot thread slower than the commands saves the latest snapshot of
+/// each stream, not every one queued: a newer one replaces one it has not
+/// reached.
+#[test]
+fn a_busy_snapshot_thread_saves_the_latest_snapshot_only() {
+    let store = Arc::new(RacyStore::default());
+    let config = EngineConfig {
+        snapshot_every: 1,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(store.clone(), Policy::default_policy(), config);
+    store.hold_snapshots(true);
+    engine.execute(register(), at(2, 9)).unwrap();
+    for n in 0..8 {
+        let order = format!("O-{n}");
+        engine.execute(place(&order, 1), at(3, 9 + n)).unwrap();
+    }
+    let version = engine.account(&customer()).unwrap().version();
+    assert!(version.0 >= 17, "{version:?}");
+    store.hold_snapshots(false);
+    engine.flush_snapshots();
+    let saved = store.snapshots_saved.lock().unwrap().clone();
+    // At most the one the thread had taken when the saves were held, then
+    // the latest.
+    assert!(
+        (1..=2).contains(&saved.len()),
+        "{} snapshots saved: {saved:?}",
+        saved.len()
+    );
+    assert_eq!(saved.last(), Some(&version));
+    // Snapshots queued after a flush start the thread again.
+    engine.execute(place("O-9", 1), at(3, 20)).unwrap();
+    engine.flush_snapshots();
+    let latest = engine.account(&customer()).unwrap().version();
+    assert_eq!(store.snapshots_saved.lock().unwrap().last(), Some(&latest));
+}
+
 struct CustomerAccountFromStore;
 
 impl CustomerAccountFromStore {
@@ -321,11 +358,24 @@ fn a_held_order_is_released_by_the_evaluation_after_payment() {
 }
 
 /// A store where another writer appends to the stream just before the
-/// engine's next `n` appends: each of those appends meets a conflict.
-#[derive(Debug)]
+/// engine's next `n` appends: each of those appends meets a conflict. Its
+/// snapshot saves can be held (they wait until released) and are counted.
+#[derive(Debug, Default)]
 struct RacyStore {
     inner: MemoryStore,
     races_left: std::sync::Mutex<u32>,
+    /// True while snapshot saves must wait.
+    snapshots_held: std::sync::Mutex<bool>,
+    released: std::sync::Condvar,
+    /// The versions saved, in order.
+    snapshots_saved: std::sync::Mutex<Vec<StreamVersion>>,
+}
+
+impl RacyStore {
+    fn hold_snapshots(&self, held: bool) {
+        *self.snapshots_held.lock().unwrap() = held;
+        self.released.notify_all();
+    }
 }
 
 impl EventStore for RacyStore {
@@ -387,6 +437,12 @@ impl EventStore for RacyStore {
         &self,
         snapshot: &credence::store::Snapshot,
     ) -> Result<(), credence::store::StoreError> {
+        let mut held = self.snapshots_held.lock().unwrap();
+        while *held {
+            held = self.released.wait(held).unwrap();
+        }
+        drop(held);
+        self.snapshots_saved.lock().unwrap().push(snapshot.version);
         self.inner.save_snapshot(snapshot)
     }
     fn load_snapshot(
@@ -403,10 +459,7 @@ impl EventStore for RacyStore {
 }
 
 fn racy_engine(races: u32, max_retries: u32) -> (Engine, Arc<RacyStore>) {
-    let store = Arc::new(RacyStore {
-        inner: MemoryStore::new(),
-        races_left: std::sync::Mutex::new(0),
-    });
+    let store = Arc::new(RacyStore::default());
     let engine = Engine::new(
         store.clone(),
         Policy::default_policy(),
