@@ -52,7 +52,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use credence_events::binary::{Binary, Fault, Reader};
-use credence_events::{EventId, MAX_ID_LEN, OrderId, PaymentId, ReceivableId};
+use credence_events::{MAX_ID_LEN, OrderId, PaymentId, ReceivableId};
 use rust_decimal::Decimal;
 
 use crate::account::{DelayExplanation, Order, OrderLineState, OrderStatus, Payment, Receivable};
@@ -493,22 +493,6 @@ impl<T: Binary> Binary for Few<T> {
     }
 }
 
-/// A payment's allocations: their count, then each receivable and amount
-/// (the shape of a [`Few`] of pairs).
-fn put_allocations(allocations: &[(ReceivableId, Decimal)], w: &mut Vec<u8>) {
-    u32::try_from(allocations.len()).unwrap_or(u32::MAX).put(w);
-    for (receivable, amount) in allocations {
-        receivable.put(w);
-        amount.put(w);
-    }
-}
-
-/// Reads what [`put_allocations`] wrote.
-fn get_allocations(r: &mut Reader<'_>) -> Result<Few<(ReceivableId, Decimal)>, Fault> {
-    let n = u32::get(r)?;
-    (0..n).map(|_| Ok((r.read()?, r.read()?))).collect()
-}
-
 impl Binary for OrderStatus {
     fn put(&self, w: &mut Vec<u8>) {
         w.push(match self {
@@ -547,6 +531,16 @@ binary_fields! {
     DelayExplanation { reason, text, promised_date, manager, source }
 }
 
+/// A receivable's boxed explanation: the explanation's fields.
+impl Binary for Box<DelayExplanation> {
+    fn put(&self, w: &mut Vec<u8>) {
+        (**self).put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
+        DelayExplanation::get(r).map(Box::new)
+    }
+}
+
 /// An id read back from a record's key.
 fn id_of<I: for<'a> TryFrom<&'a str, Error = credence_events::IdError>>(
     id: &str,
@@ -554,130 +548,59 @@ fn id_of<I: for<'a> TryFrom<&'a str, Error = credence_events::IdError>>(
     I::try_from(id).map_err(|e| Fault::Invalid(e.to_string()))
 }
 
-impl Freeze for Order {
-    const KIND: u8 = 0;
-    const NAME: &'static str = "order";
-    type Id = OrderId;
+/// The [`Freeze`] impls: kind byte, name, id type, when the item is
+/// closed, and its fields but the id, in the order they are written.
+macro_rules! freeze {
+    ($($ty:ident { kind: $kind:literal, name: $name:literal, id: $id:ident, closed: |$it:ident| $closed:expr, fields: [$($field:ident),* $(,)?] })*) => {$(
+        impl Freeze for $ty {
+            const KIND: u8 = $kind;
+            const NAME: &'static str = $name;
+            type Id = $id;
 
-    fn id(&self) -> &OrderId {
-        &self.id
-    }
-    fn id_text(id: &OrderId) -> &str {
-        id.as_str()
-    }
-    fn is_closed(&self) -> bool {
-        self.status != OrderStatus::Open
-    }
-    fn put_fields(&self, w: &mut Vec<u8>) {
-        self.lines.put(w);
-        self.requested_delivery.put(w);
-        self.urgency.put(w);
-        self.discount.put(w);
-        self.status.put(w);
-        self.verdict.put(w);
-        self.fulfilment.put(w);
-        self.source.put(w);
-        self.placed_at.put(w);
-    }
-    fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self {
-            id: id_of(id)?,
-            lines: r.read()?,
-            requested_delivery: r.read()?,
-            urgency: r.read()?,
-            discount: r.read()?,
-            status: r.read()?,
-            verdict: r.read()?,
-            fulfilment: r.read()?,
-            source: r.read()?,
-            placed_at: r.read()?,
-        })
-    }
-}
-
-impl Freeze for Receivable {
-    const KIND: u8 = 1;
-    const NAME: &'static str = "receivable";
-    type Id = ReceivableId;
-
-    fn id(&self) -> &ReceivableId {
-        &self.id
-    }
-    fn id_text(id: &ReceivableId) -> &str {
-        id.as_str()
-    }
-    fn is_closed(&self) -> bool {
-        !self.is_open()
-    }
-    fn put_fields(&self, w: &mut Vec<u8>) {
-        self.delivery.put(w);
-        self.order.put(w);
-        self.amount.put(w);
-        self.open.put(w);
-        self.issued_on.put(w);
-        self.due_date.put(w);
-        self.closed_on.put(w);
-        self.source.put(w);
-        self.paid_by.put(w);
-        match &self.explanation {
-            None => w.push(0),
-            Some(e) => {
-                w.push(1);
-                e.put(w);
+            fn id(&self) -> &$id {
+                &self.id
+            }
+            fn id_text(id: &$id) -> &str {
+                id.as_str()
+            }
+            fn is_closed(&self) -> bool {
+                let $it = self;
+                $closed
+            }
+            fn put_fields(&self, w: &mut Vec<u8>) {
+                $(self.$field.put(w);)*
+            }
+            fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault> {
+                Ok(Self {
+                    id: id_of(id)?,
+                    $($field: r.read()?,)*
+                })
             }
         }
-    }
-    fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self {
-            id: id_of(id)?,
-            delivery: r.read()?,
-            order: r.read()?,
-            amount: r.read()?,
-            open: r.read()?,
-            issued_on: r.read()?,
-            due_date: r.read()?,
-            closed_on: r.read()?,
-            source: r.read()?,
-            paid_by: r.read::<Few<EventId>>()?,
-            explanation: r.read::<Option<DelayExplanation>>()?.map(Box::new),
-        })
-    }
+    )*};
 }
 
-impl Freeze for Payment {
-    const KIND: u8 = 2;
-    const NAME: &'static str = "payment";
-    type Id = PaymentId;
-
-    fn id(&self) -> &PaymentId {
-        &self.id
+freeze! {
+    Order {
+        kind: 0, name: "order", id: OrderId,
+        closed: |o| o.status != OrderStatus::Open,
+        fields: [
+            lines, requested_delivery, urgency, discount, status, verdict, fulfilment, source,
+            placed_at,
+        ]
     }
-    fn id_text(id: &PaymentId) -> &str {
-        id.as_str()
+    Receivable {
+        kind: 1, name: "receivable", id: ReceivableId,
+        closed: |r| !r.is_open(),
+        fields: [
+            delivery, order, amount, open, issued_on, due_date, closed_on, source, paid_by,
+            explanation,
+        ]
     }
-    fn is_closed(&self) -> bool {
-        self.credit_left <= Decimal::ZERO
-    }
-    fn put_fields(&self, w: &mut Vec<u8>) {
-        self.amount.put(w);
-        self.method.put(w);
-        self.received_on.put(w);
-        put_allocations(&self.allocations, w);
-        self.credit_left.put(w);
-        self.reversed.put(w);
-        self.source.put(w);
-    }
-    fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault> {
-        Ok(Self {
-            id: id_of(id)?,
-            amount: r.read()?,
-            method: r.read()?,
-            received_on: r.read()?,
-            allocations: get_allocations(r)?,
-            credit_left: r.read()?,
-            reversed: r.read()?,
-            source: r.read()?,
-        })
+    Payment {
+        kind: 2, name: "payment", id: PaymentId,
+        closed: |p| p.credit_left <= Decimal::ZERO,
+        fields: [amount, method, received_on, allocations, credit_left, reversed, source]
     }
 }
 
@@ -687,8 +610,8 @@ mod tests {
 
     use chrono::{DateTime, NaiveDate};
     use credence_events::{
-        DeliveryId, FulfilmentMode, ItemId, ManagerId, PaymentMethod, Rate, ReasonCode, Urgency,
-        Verdict,
+        DeliveryId, EventId, FulfilmentMode, ItemId, ManagerId, PaymentMethod, Rate, ReasonCode,
+        Urgency, Verdict,
     };
     use proptest::prelude::*;
 

@@ -26,6 +26,7 @@
 //! | [`EventId`] | the UUID's 16 bytes |
 //! | `Option<T>` | `0` for none, `1` then `T` |
 //! | `Vec<T>`, `BTreeSet<String>` | LEB128 count, then the items |
+//! | pair `(A, B)` | `A`, then `B` |
 //! | field-less enum | one byte: the tag listed in the source below; never reordered |
 //! | [`FactValue`] | one tag byte (`0` bool … `6` text), then the value |
 //!
@@ -535,6 +536,16 @@ impl<T: Binary> Binary for Vec<T> {
             out.push(T::get(r)?);
         }
         Ok(out)
+    }
+}
+
+impl<A: Binary, B: Binary> Binary for (A, B) {
+    fn put(&self, w: &mut Vec<u8>) {
+        self.0.put(w);
+        self.1.put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, Fault> {
+        Ok((A::get(r)?, B::get(r)?))
     }
 }
 
