@@ -623,7 +623,10 @@ struct AllItems<'a, V: Freeze>(&'a SharedMap<V::Id, V>, &'a Archive);
 impl<V: Freeze + Serialize> Serialize for AllItems<'_, V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
+        // The length up front, as the map this replaces gave it (some
+        // formats need it).
+        let len = self.0.len() + self.1.count::<V>();
+        let mut map = serializer.serialize_map(Some(len))?;
         for item in self.1.merged(self.0) {
             map.serialize_entry(V::id_text(item.id()), &*item)?;
         }

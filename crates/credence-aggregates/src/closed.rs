@@ -350,6 +350,12 @@ impl Archive {
         Some(item)
     }
 
+    /// How many closed items of kind `V` there are (without decoding
+    /// them).
+    pub(crate) fn count<V: Freeze>(&self) -> usize {
+        self.records().filter(|r| key(r)[0] == V::KIND).count()
+    }
+
     /// The closed items of kind `V`, by id.
     pub(crate) fn iter<V: Freeze>(&self) -> Box<dyn Iterator<Item = V> + '_> {
         let (low, high) = ([V::KIND], [V::KIND + 1]);
@@ -818,6 +824,14 @@ mod tests {
                     archive.iter::<Order>().count() + archive.iter::<Receivable>().count() + archive.iter::<Payment>().count(),
                     model.len()
                 );
+                for kind in 0..3u8 {
+                    let counted = match kind {
+                        0 => archive.count::<Order>(),
+                        1 => archive.count::<Receivable>(),
+                        _ => archive.count::<Payment>(),
+                    };
+                    prop_assert_eq!(counted, model.keys().filter(|(k, _)| *k == kind).count());
+                }
             }
             check(&archive, &model)?;
             for (snapshot, model) in &snapshots {
