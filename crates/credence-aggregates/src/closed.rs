@@ -332,22 +332,28 @@ impl Archive {
     /// Removes the closed item of kind `V` with this id and returns it.
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
         let key = Key::of::<V>(id)?;
-        // A miss changes nothing (and copies nothing a snapshot shares).
-        let item = decode(self.record(&key)?);
         match &mut self.0 {
             Form::Tree(set) => {
+                // Found first: a miss changes nothing (a `take` that misses
+                // would copy the nodes a snapshot shares).
+                let item = decode(&set.get(key.as_bytes())?.0);
                 set.take(key.as_bytes());
+                Some(item)
             }
             Form::Packed(block) => {
-                let old = block.as_deref().unwrap_or(&[]);
+                let old = block.as_deref()?;
                 let (start, end) = span(old, key.as_bytes());
+                if start == end {
+                    return None;
+                }
+                let item = decode(&old[start + LEN..end]);
                 // One allocation of the exact size (a chain of slices has
                 // a known length).
                 let rest: Arc<[u8]> = old[..start].iter().chain(&old[end..]).copied().collect();
                 *block = (!rest.is_empty()).then_some(rest);
+                Some(item)
             }
         }
-        Some(item)
     }
 
     /// How many closed items of kind `V` there are (without decoding
