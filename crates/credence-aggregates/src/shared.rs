@@ -204,8 +204,14 @@ impl<E: Entry> Node<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.search_by(|k| k.borrow().cmp(key))
+    }
+
+    /// Where the key that `probe` looks for is among the used slots;
+    /// `probe` orders a slot's key against it (as `binary_search_by`).
+    fn search_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> Result<usize, usize> {
         self.slots.binary_search_by(|s| match s {
-            Some(e) => e.key().borrow().cmp(key),
+            Some(e) => probe(e.key()),
             None => Ordering::Greater,
         })
     }
@@ -216,8 +222,15 @@ impl<E: Entry> Node<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.slots
-            .partition_point(|s| s.as_ref().is_some_and(|s| s.key().borrow() <= key))
+        self.child_index_by(|k| k.borrow().cmp(key))
+    }
+
+    /// The child of a branch where the key that `probe` looks for belongs.
+    fn child_index_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> usize {
+        self.slots.partition_point(|s| {
+            s.as_ref()
+                .is_some_and(|s| probe(s.key()) != Ordering::Greater)
+        })
     }
 }
 
@@ -381,20 +394,20 @@ fn insert_node<E: Entry>(
     (old, Some((promoted, right)))
 }
 
-/// Removes the entry for `key`, if there, from the subtree.
-fn remove_node<E: Entry, Q>(node: &mut Arc<Node<E>>, key: &Q) -> Option<E>
-where
-    E::Key: Borrow<Q>,
-    Q: Ord + ?Sized,
-{
+/// Removes the entry whose key `probe` looks for (see
+/// [`Node::search_by`]), if there, from the subtree.
+fn remove_node<E: Entry>(
+    node: &mut Arc<Node<E>>,
+    probe: &impl Fn(&E::Key) -> Ordering,
+) -> Option<E> {
     if node.branch.is_none() {
-        let i = node.search(key).ok()?;
+        let i = node.search_by(probe).ok()?;
         return shift_out(&mut node_mut(node).slots, i);
     }
-    let i = node.child_index(key);
+    let i = node.child_index_by(probe);
     let n = node_mut(node);
     let children = n.branch.as_mut().expect("a branch");
-    let removed = remove_node(&mut children.nodes[i], key)?;
+    let removed = remove_node(&mut children.nodes[i], probe)?;
     children.len -= 1;
     if children.nodes[i].is_empty() {
         children.nodes.remove(i);
@@ -452,11 +465,16 @@ impl<E: Entry> Tree<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.get_by(|k| k.borrow().cmp(key))
+    }
+
+    /// The entry whose key `probe` looks for (see [`Node::search_by`]).
+    fn get_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> Option<&E> {
         let mut node = self.root.as_deref()?;
         loop {
             match &node.branch {
-                None => return node.search(key).ok().map(|i| node.entry(i)),
-                Some(children) => node = &children.nodes[node.child_index(key)],
+                None => return node.search_by(&probe).ok().map(|i| node.entry(i)),
+                Some(children) => node = &children.nodes[node.child_index_by(&probe)],
             }
         }
     }
@@ -506,9 +524,15 @@ impl<E: Entry> Tree<E> {
         E::Key: Borrow<Q>,
         Q: Ord + ?Sized,
     {
+        self.remove_by(|k| k.borrow().cmp(key))
+    }
+
+    /// Removes the entry whose key `probe` looks for (see
+    /// [`Node::search_by`]).
+    fn remove_by(&mut self, probe: impl Fn(&E::Key) -> Ordering) -> Option<E> {
         // A miss copies the shared nodes on its path: harmless, and cheaper
         // than searching twice on every hit.
-        let removed = remove_node(self.root.as_mut()?, key)?;
+        let removed = remove_node(self.root.as_mut()?, &probe)?;
         // Drop an empty root; lift a branch's only child.
         loop {
             match self.root.as_deref() {
@@ -1210,6 +1234,20 @@ impl<T: Ord + Clone> SharedSet<T> {
         Q: Ord + ?Sized,
     {
         self.0.remove(value).map(|e| e.0)
+    }
+
+    /// The element that `probe` looks for: `probe` orders an element
+    /// against it, as [`slice::binary_search_by`]'s function does, and must
+    /// agree with the elements' order. For elements whose order some
+    /// borrowed form cannot give (a key in two parts, say).
+    pub(crate) fn get_by(&self, probe: impl Fn(&T) -> Ordering) -> Option<&T> {
+        self.0.get_by(probe).map(|e| &e.0)
+    }
+
+    /// Removes the element that `probe` looks for (see
+    /// [`SharedSet::get_by`]) and returns it.
+    pub(crate) fn take_by(&mut self, probe: impl Fn(&T) -> Ordering) -> Option<T> {
+        self.0.remove_by(probe).map(|e| e.0)
     }
 }
 
