@@ -885,6 +885,20 @@ impl CustomerAccount {
             .filter_map(|(_, id, _)| self.closed.get::<Receivable>(id))
     }
 
+    /// The sources of the receivables
+    /// [`closed_receivables_latest_first`](Self::closed_receivables_latest_first)
+    /// gives, in its order: each one's issuing event, then those of the
+    /// payments that paid it (its `source` and `paid_by`). Read from the
+    /// front of each compact record, without decoding the rest: what
+    /// payment-behaviour facts cite.
+    pub fn closed_receivable_sources_latest_first(
+        &self,
+        up_to: NaiveDate,
+    ) -> impl Iterator<Item = (EventId, Few<EventId>)> + '_ {
+        self.closed_latest_first(up_to)
+            .filter_map(|(_, id, _)| self.closed.receivable_sources(id))
+    }
+
     /// The days late ([`days_late`]) of the receivables
     /// [`closed_receivables_latest_first`](Self::closed_receivables_latest_first)
     /// gives, in its order, read from the account's index without looking

@@ -52,7 +52,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use credence_events::binary::{Binary, Fault, Reader};
-use credence_events::{MAX_ID_LEN, OrderId, PaymentId, ReceivableId};
+use credence_events::{EventId, MAX_ID_LEN, OrderId, PaymentId, ReceivableId};
 use rust_decimal::Decimal;
 
 use crate::account::{DelayExplanation, Order, OrderLineState, OrderStatus, Payment, Receivable};
@@ -110,12 +110,15 @@ fn decode<V: Freeze>(record: &[u8]) -> V {
                 Err(Fault::Invalid("trailing bytes".into()))
             }
         });
-    decoded.unwrap_or_else(|e| {
-        panic!(
-            "a closed {} record does not decode ({e}); records are written and read by the same build",
-            V::NAME
-        )
-    })
+    decoded.unwrap_or_else(|e| undecodable(V::NAME, &e))
+}
+
+/// A record that does not decode: a bug (see the [module docs](self)).
+#[cold]
+fn undecodable(name: &str, fault: &Fault) -> ! {
+    panic!(
+        "a closed {name} record does not decode ({fault}); records are written and read by the same build"
+    )
 }
 
 /// True when two records hold equal items.
@@ -137,18 +140,58 @@ fn same_item(a: &[u8], b: &[u8]) -> bool {
 /// One record in a block of its own, in a large archive's tree. Ordered
 /// and equal by its key (kind, then id) alone: the tree holds one record
 /// per key. [`Archive`]'s equality compares the items.
+///
+/// The key's first [`HEAD`] bytes are also kept beside the block (see
+/// [`head`]), in the tree's node: a search decides on them without
+/// following the block's pointer, so a walk through a large cold tree
+/// reads its nodes and nothing else, and only keys that share their first
+/// 16 bytes read their blocks to compare the rest.
 #[derive(Clone)]
-struct Record(Box<[u8]>);
+struct Record {
+    head: u128,
+    block: Box<[u8]>,
+}
+
+/// How many of a key's bytes a [`Record`] keeps beside its block.
+const HEAD: usize = 16;
+
+/// The first [`HEAD`] bytes of `key`, zero-padded, as a big-endian number:
+/// two keys' heads compare as their first bytes do, and keys whose heads
+/// differ compare as their heads (a shorter key is a prefix, padded with
+/// zeros, no larger than the longer key's bytes there). Equal heads say
+/// nothing: the rest decides.
+fn head(key: &[u8]) -> u128 {
+    let mut bytes = [0; HEAD];
+    let n = key.len().min(HEAD);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(bytes)
+}
+
+impl Record {
+    fn new(block: Box<[u8]>) -> Self {
+        Self {
+            head: head(key(&block)),
+            block,
+        }
+    }
+
+    /// This record's key against `key`, whose head is `key_head`.
+    fn cmp_key(&self, key_head: u128, key: &[u8]) -> Ordering {
+        self.head
+            .cmp(&key_head)
+            .then_with(|| self::key(&self.block).cmp(key))
+    }
+}
 
 impl Borrow<[u8]> for Record {
     fn borrow(&self) -> &[u8] {
-        key(&self.0)
+        key(&self.block)
     }
 }
 
 impl PartialEq for Record {
     fn eq(&self, other: &Self) -> bool {
-        key(&self.0) == key(&other.0)
+        self.cmp(other) == Ordering::Equal
     }
 }
 
@@ -162,7 +205,7 @@ impl PartialOrd for Record {
 
 impl Ord for Record {
     fn cmp(&self, other: &Self) -> Ordering {
-        key(&self.0).cmp(key(&other.0))
+        self.cmp_key(other.head, key(&other.block))
     }
 }
 
@@ -189,6 +232,12 @@ impl Key {
 
     fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
+    }
+
+    /// Orders a tree's record against this key (for [`SharedSet::get_by`]).
+    fn probe(&self) -> impl Fn(&Record) -> Ordering + '_ {
+        let key_head = head(self.as_bytes());
+        move |record| record.cmp_key(key_head, self.as_bytes())
     }
 }
 
@@ -260,7 +309,7 @@ impl Archive {
         match &self.0 {
             Form::Packed(None) => Box::new(std::iter::empty()),
             Form::Packed(Some(block)) => Box::new(packed(block)),
-            Form::Tree(set) => Box::new(set.iter().map(|r| &*r.0)),
+            Form::Tree(set) => Box::new(set.iter().map(|r| &*r.block)),
         }
     }
 
@@ -272,7 +321,7 @@ impl Archive {
                 let (start, end) = span(block, key.as_bytes());
                 (start < end).then(|| &block[start + LEN..end])
             }
-            Form::Tree(set) => set.get(key.as_bytes()).map(|r| &*r.0),
+            Form::Tree(set) => set.get_by(key.probe()).map(|r| &*r.block),
         }
     }
 
@@ -285,7 +334,7 @@ impl Archive {
                 // Copied into a block of its exact size: shrinking the
                 // buffer in place would leave its tail as a hole in the
                 // heap.
-                set.replace(Record(Box::from(record.as_slice())));
+                set.replace(Record::new(Box::from(record.as_slice())));
                 return;
             }
             Form::Packed(block) => block.as_deref().unwrap_or(&[]),
@@ -308,9 +357,9 @@ impl Archive {
             // Too large for a block: a tree of records.
             let mut set = SharedSet::new();
             for r in packed(&block[..start]).chain(packed(&block[end..])) {
-                set.insert(Record(Box::from(r)));
+                set.insert(Record::new(Box::from(r)));
             }
-            set.insert(Record(Box::from(&out[at + LEN..])));
+            set.insert(Record::new(Box::from(&out[at + LEN..])));
             self.0 = Form::Tree(set);
             return;
         };
@@ -329,6 +378,16 @@ impl Archive {
         self.record(&Key::of::<V>(id)?).map(decode)
     }
 
+    /// The sources of the closed receivable `id`: the event that issued
+    /// it and those of the payments that paid it, read from the front of
+    /// its record without decoding the rest.
+    pub(crate) fn receivable_sources(&self, id: &ReceivableId) -> Option<(EventId, Few<EventId>)> {
+        let record = self.record(&Key::of::<Receivable>(id)?)?;
+        let mut r = Reader::new(&record[key(record).len() + 1..]);
+        let sources = EventId::get(&mut r).and_then(|source| Ok((source, Few::get(&mut r)?)));
+        Some(sources.unwrap_or_else(|e| undecodable(Receivable::NAME, &e)))
+    }
+
     /// Removes the closed item of kind `V` with this id and returns it.
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
         let key = Key::of::<V>(id)?;
@@ -336,8 +395,8 @@ impl Archive {
             Form::Tree(set) => {
                 // Found first: a miss changes nothing (a `take` that misses
                 // would copy the nodes a snapshot shares).
-                let item = decode(&set.get(key.as_bytes())?.0);
-                set.take(key.as_bytes());
+                let item = decode(&set.get_by(key.probe())?.block);
+                set.take_by(key.probe());
                 Some(item)
             }
             Form::Packed(block) => {
@@ -368,7 +427,7 @@ impl Archive {
         match &self.0 {
             Form::Tree(set) => Box::new(
                 set.range::<[u8], _>((Bound::Included(&low[..]), Bound::Excluded(&high[..])))
-                    .map(|r| decode(&r.0)),
+                    .map(|r| decode(&r.block)),
             ),
             Form::Packed(_) => Box::new(
                 self.records()
@@ -604,8 +663,10 @@ freeze! {
     Receivable {
         kind: 1, name: "receivable", id: ReceivableId,
         closed: |r| !r.is_open(),
+        // `source` and `paid_by` first: payment behaviour reads them alone
+        // (`Archive::receivable_sources`).
         fields: [
-            delivery, order, amount, open, issued_on, due_date, closed_on, source, paid_by,
+            source, paid_by, delivery, order, amount, open, issued_on, due_date, closed_on,
             explanation,
         ]
     }
@@ -743,7 +804,12 @@ mod tests {
                 1 => {
                     let id = ReceivableId::new(id.as_str()).unwrap();
                     prop_assert!(archive.contains::<Receivable>(&id));
-                    archive.get::<Receivable>(&id).map(Item::Receivable)
+                    let found = archive.get::<Receivable>(&id);
+                    prop_assert_eq!(
+                        archive.receivable_sources(&id),
+                        found.as_ref().map(|r| (r.source, r.paid_by.clone()))
+                    );
+                    found.map(Item::Receivable)
                 }
                 _ => {
                     let id = PaymentId::new(id.as_str()).unwrap();
@@ -843,6 +909,39 @@ mod tests {
             for (snapshot, model) in &snapshots {
                 check(snapshot, model)?;
             }
+        }
+    }
+
+    /// A record with this key (`kind` byte then id bytes) and no fields.
+    fn bare_record(key: &[u8]) -> Record {
+        let mut block = vec![u8::try_from(key.len() - 1).unwrap()];
+        block.extend_from_slice(key);
+        Record::new(block.into_boxed_slice())
+    }
+
+    /// Keys from a small alphabet with a zero byte, up to well past the
+    /// head's 16 bytes, so that many share a long prefix or are a prefix
+    /// of another.
+    fn record_key() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![Just(0u8), Just(1), Just(b'a'), Just(0xff)],
+            1..40,
+        )
+    }
+
+    proptest! {
+        /// Records order (and search) exactly as their keys' bytes do,
+        /// whether the heads beside the blocks decide or the blocks must.
+        #[test]
+        fn records_order_as_their_keys(a in record_key(), b in record_key(), shared in 0usize..24) {
+            // Often a long common prefix: `b` starts with part of `a`.
+            let b: Vec<u8> = a.iter().take(shared).chain(&b).copied().collect();
+            let (ra, rb) = (bare_record(&a), bare_record(&b));
+            prop_assert_eq!(ra.cmp(&rb), a.cmp(&b));
+            prop_assert_eq!(ra == rb, a == b);
+            prop_assert_eq!(ra.cmp_key(head(&b), &b), a.cmp(&b));
+            let borrowed: &[u8] = ra.borrow();
+            prop_assert_eq!(borrowed, &a[..]);
         }
     }
 

@@ -28,7 +28,7 @@ use std::fmt;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use credence_aggregates::{
-    CustomerAccount, OrderStatus, PaymentOrder, PaymentOrderStatus, Promise, PromiseStatus,
+    CustomerAccount, Few, OrderStatus, PaymentOrder, PaymentOrderStatus, Promise, PromiseStatus,
     Receivable, days_late,
 };
 use credence_events::{
@@ -439,9 +439,14 @@ fn push_unique(into: &mut Vec<EventId>, ids: impl IntoIterator<Item = EventId>) 
 }
 
 fn receivable_sources(r: &Receivable) -> Vec<EventId> {
-    let mut sources = Vec::with_capacity(1 + r.paid_by.len());
-    sources.push(r.source);
-    push_unique(&mut sources, r.paid_by.iter().copied());
+    sources_of(r.source, &r.paid_by)
+}
+
+/// A receivable's sources from its issuing event and its payments'.
+fn sources_of(source: EventId, paid_by: &Few<EventId>) -> Vec<EventId> {
+    let mut sources = Vec::with_capacity(1 + paid_by.len());
+    sources.push(source);
+    push_unique(&mut sources, paid_by.iter().copied());
     sources
 }
 
@@ -949,28 +954,30 @@ impl Facts {
             .closed_days_late_latest_first(today)
             .take(window)
             .collect();
-        let closed: Vec<Receivable> = if keep_behaviour || wanted.wants(fact!("recent_days_late")) {
+        // Their sources, read from the front of each record.
+        let closed: Vec<(EventId, Few<EventId>)> =
+            if keep_behaviour || wanted.wants(fact!("recent_days_late")) {
+                account
+                    .closed_receivable_sources_latest_first(today)
+                    .take(window)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        debug_assert!(
             account
                 .closed_receivables_latest_first(today)
                 .take(window)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        debug_assert!(
-            closed.is_empty()
-                || closed
-                    .iter()
-                    .map(|r| r.closed_on.map_or(0, |on| days_late(on, r.due_date)))
-                    .eq(late.iter().copied()),
+                .map(|r| r.closed_on.map_or(0, |on| days_late(on, r.due_date)))
+                .eq(late.iter().copied()),
             "the index's days late are the receivables'"
         );
         let mut behaviour_sources = Vec::new();
-        for r in closed.iter().filter(|_| keep_behaviour) {
+        for (source, paid_by) in closed.iter().filter(|_| keep_behaviour) {
             // As `receivable_sources`, without a vector per receivable.
             push_unique(
                 &mut behaviour_sources,
-                std::iter::once(r.source).chain(r.paid_by.iter().copied()),
+                std::iter::once(*source).chain(paid_by.iter().copied()),
             );
         }
         let n = Decimal::from(late.len());
@@ -1003,7 +1010,7 @@ impl Facts {
                 closed
                     .first()
                     .filter(|_| wanted.wants(fact!("recent_days_late")))
-                    .map(receivable_sources)
+                    .map(|(source, paid_by)| sources_of(*source, paid_by))
                     .unwrap_or_default(),
             ),
         );

@@ -3,6 +3,7 @@
 //! what-if, and properties.
 
 mod extensions;
+mod facts;
 mod fixtures;
 mod loading;
 mod properties;
