@@ -143,6 +143,13 @@ impl CredencePool {
         let mut elapsed = Duration::ZERO;
         for _ in 0..iters {
             if pool.as_ref().is_none_or(|p| p.executed >= budget * k) {
+                // The old pool goes before the new one is built, as a
+                // service holds one state: built beside the old one, the
+                // new pool lands in fresh memory and the measured
+                // commands' allocations in the old one's freed chunks,
+                // which made the 100k-event point about 30 % slower with
+                // glibc's allocator (see BENCHMARKS.md).
+                drop(pool.take());
                 *pool = Some(CredencePool::new(prepared));
             }
             let p = pool.as_mut().expect("built");
@@ -241,6 +248,8 @@ fn command_vs_history(c: &mut Criterion) {
                 for _ in 0..iters {
                     let rebuild = cqrs.as_ref().is_none_or(|c| c.2 >= budget * k);
                     if rebuild {
+                        // As for Credence's pools: the old one goes first.
+                        drop(cqrs.take());
                         cqrs = Some((rt.block_on(ledger_pool(&prepared)), vec![0; k], 0));
                     }
                     let (store, next, executed) = cqrs.as_mut().expect("built");
