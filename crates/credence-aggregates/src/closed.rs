@@ -176,6 +176,7 @@ impl Record {
     }
 
     /// This record's key against `key`, whose head is `key_head`.
+    #[inline]
     fn cmp_key(&self, key_head: u128, key: &[u8]) -> Ordering {
         self.head
             .cmp(&key_head)
@@ -205,7 +206,10 @@ impl PartialOrd for Record {
 
 impl Ord for Record {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.cmp_key(other.head, key(&other.block))
+        // The blocks only on a tie of the heads.
+        self.head
+            .cmp(&other.head)
+            .then_with(|| key(&self.block).cmp(key(&other.block)))
     }
 }
 

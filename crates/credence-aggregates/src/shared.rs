@@ -199,6 +199,7 @@ impl<E> Node<E> {
 
 impl<E: Entry> Node<E> {
     /// Where `key` is among the used slots (as `binary_search`).
+    #[inline]
     fn search<Q>(&self, key: &Q) -> Result<usize, usize>
     where
         E::Key: Borrow<Q>,
@@ -209,6 +210,7 @@ impl<E: Entry> Node<E> {
 
     /// Where the key that `probe` looks for is among the used slots;
     /// `probe` orders a slot's key against it (as `binary_search_by`).
+    #[inline]
     fn search_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> Result<usize, usize> {
         self.slots.binary_search_by(|s| match s {
             Some(e) => probe(e.key()),
@@ -217,6 +219,7 @@ impl<E: Entry> Node<E> {
     }
 
     /// The child of a branch where `key` belongs.
+    #[inline]
     fn child_index<Q>(&self, key: &Q) -> usize
     where
         E::Key: Borrow<Q>,
@@ -226,6 +229,7 @@ impl<E: Entry> Node<E> {
     }
 
     /// The child of a branch where the key that `probe` looks for belongs.
+    #[inline]
     fn child_index_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> usize {
         self.slots.partition_point(|s| {
             s.as_ref()
@@ -460,6 +464,7 @@ impl<E> Tree<E> {
 }
 
 impl<E: Entry> Tree<E> {
+    #[inline]
     fn get<Q>(&self, key: &Q) -> Option<&E>
     where
         E::Key: Borrow<Q>,
@@ -469,6 +474,7 @@ impl<E: Entry> Tree<E> {
     }
 
     /// The entry whose key `probe` looks for (see [`Node::search_by`]).
+    #[inline]
     fn get_by(&self, probe: impl Fn(&E::Key) -> Ordering) -> Option<&E> {
         let mut node = self.root.as_deref()?;
         loop {
