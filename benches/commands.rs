@@ -11,6 +11,18 @@
 //! Run with: `cargo bench --bench commands` (cqrs-es's `MemStore` prints a
 //! line to stdout per load and per commit; redirect stdout, see
 //! BENCHMARKS.md). `CREDENCE_BENCH_QUICK=1` shrinks sizes and times.
+//!
+//! **Probe mode**, for profiling and controlled experiments rather than
+//! criterion's statistics: `CREDENCE_BENCH_PROBE=<n>` runs the mix of
+//! `command_vs_history` at `n` events on the same pools, without criterion,
+//! and prints the median, 10th and 90th percentile of the time per command
+//! over chunks of commands. `CREDENCE_BENCH_PROBE_FILL=<k>` first adds `k`
+//! other customers of 100,000 events each to the store (never loaded), so
+//! that points of different history lengths can be compared on stores of
+//! the same size; `CREDENCE_BENCH_PROBE_ROUNDS` sets how many pools are built
+//! (by default enough for thirty chunks, at least three). The commands run in `probe_commands`, a function of its
+//! own (`valgrind --tool=callgrind --collect-atstart=no
+//! --toggle-collect='*probe_commands'` counts them alone).
 
 // cqrs-es's `EventStore::commit` takes its metadata as a `HashMap`.
 #![allow(missing_docs, clippy::disallowed_methods, clippy::disallowed_types)]
@@ -33,7 +45,7 @@ use credence_events::{
 };
 use credence_store::{EventStore, ExpectedVersion, MemoryStore};
 use credence_testkit::Step;
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use ledger::{Ledger, LedgerCommand, translate};
 
 /// One customer prepared to `n` stored events: the commands that follow.
@@ -360,4 +372,78 @@ criterion_group! {
     config = config();
     targets = command_vs_history, commands_per_second
 }
-criterion_main!(benches);
+fn main() {
+    if let Ok(n) = std::env::var("CREDENCE_BENCH_PROBE") {
+        probe(n.parse().expect("CREDENCE_BENCH_PROBE: a number of events"));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
+/// An optional number from the environment.
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}: a number, not {v:?}"))
+    })
+}
+
+/// Probe mode (see the module docs).
+fn probe(n: usize) {
+    let k = pool_size(n);
+    let prepared: Vec<Prepared> = (0..k).map(|i| prepare(i, n)).collect();
+    let fill = env_number("CREDENCE_BENCH_PROBE_FILL", 0);
+    let filler: Vec<Prepared> = (0..fill).map(|i| prepare(k + i, 100_000)).collect();
+    let steps: Vec<Vec<&Step>> = prepared.iter().map(|p| p.rest.iter().collect()).collect();
+    let budget = (n / 20).max(3) * k;
+    // At least three chunks a pool and thirty in all, unless told.
+    let chunk = (budget / 3).min(1000);
+    let rounds = env_number(
+        "CREDENCE_BENCH_PROBE_ROUNDS",
+        (30 * chunk).div_ceil(budget).max(3),
+    );
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let mut pool = CredencePool::new(&prepared);
+        for (i, p) in filler.iter().enumerate() {
+            let stream = StreamId::for_customer(&common::customer(k + i));
+            for events in p.prefix.chunks(1000) {
+                pool.engine
+                    .store()
+                    .append(&stream, ExpectedVersion::Any, events)
+                    .expect("memory appends");
+            }
+        }
+        while pool.executed + chunk <= budget {
+            let start = Instant::now();
+            let rejected = probe_commands(&mut pool, &steps, chunk);
+            times.push(start.elapsed().as_secs_f64() * 1e6 / chunk as f64);
+            assert_eq!(rejected, 0, "the kit's commands are accepted");
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: usize| times[(times.len() - 1) * q / 100];
+    eprintln!(
+        "probe n={n} customers={k} fill={fill}x100000 chunks={}x{chunk}: median {:.3} us/command (p10 {:.3}, p90 {:.3})",
+        times.len(),
+        at(50),
+        at(10),
+        at(90)
+    );
+}
+
+/// Runs the pool's next `count` commands, customer after customer; returns
+/// how many were rejected.
+#[inline(never)]
+fn probe_commands(pool: &mut CredencePool, steps: &[Vec<&Step>], count: usize) -> usize {
+    let k = steps.len();
+    let mut rejected = 0;
+    for _ in 0..count {
+        let c = pool.executed % k;
+        rejected += usize::from(!common::run(&pool.engine, steps[c][pool.next[c]]));
+        pool.next[c] += 1;
+        pool.executed += 1;
+    }
+    rejected
+}
