@@ -30,8 +30,10 @@
 //!   block. A change writes the block again (at most 2 KB); a lookup
 //!   walks it. A customer of a dozen closed items costs one allocation.
 //! * **Tree**: past that, a [`SharedSet`] of records, one block each, so
-//!   that a change copies only its path and a lookup is O(log n). An
-//!   archive that shrank stays a tree.
+//!   that a change copies only its path and a lookup is O(log n). Each
+//!   record keeps its key's first 16 bytes in the tree's node, so that a
+//!   search reads the nodes and not the blocks. An archive that shrank
+//!   stays a tree.
 //!
 //! Both clone in O(1), sharing every record, which is what the as-of
 //! index's snapshots need.
