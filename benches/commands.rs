@@ -16,13 +16,15 @@
 //! criterion's statistics: `CREDENCE_BENCH_PROBE=<n>` runs the mix of
 //! `command_vs_history` at `n` events on the same pools, without criterion,
 //! and prints the median, 10th and 90th percentile of the time per command
-//! over chunks of commands. `CREDENCE_BENCH_PROBE_FILL=<k>` first adds `k`
-//! other customers of 100,000 events each to the store (never loaded), so
-//! that points of different history lengths can be compared on stores of
-//! the same size; `CREDENCE_BENCH_PROBE_ROUNDS` sets how many pools are built
-//! (by default enough for thirty chunks, at least three). The commands run in `probe_commands`, a function of its
-//! own (`valgrind --tool=callgrind --collect-atstart=no
-//! --toggle-collect='*probe_commands'` counts them alone).
+//! over chunks of commands. `CREDENCE_BENCH_PROBE_FILL=<k>` first puts `k`
+//! other customers of 100,000 events each in the store, before the pool's
+//! own (never loaded by the engine), so that points of different history
+//! lengths can be compared on stores of the same size;
+//! `CREDENCE_BENCH_PROBE_ROUNDS` sets how many pools are built (by default
+//! enough for thirty chunks, at least three). The commands run in
+//! `probe_commands`, a function of its own: `valgrind --tool=callgrind
+//! --collect-atstart=no --toggle-collect='*probe_commands'` counts them
+//! alone.
 
 // cqrs-es's `EventStore::commit` takes its metadata as a `HashMap`.
 #![allow(missing_docs, clippy::disallowed_methods, clippy::disallowed_types)]
@@ -116,8 +118,18 @@ struct CredencePool {
 
 impl CredencePool {
     fn new(prepared: &[Prepared]) -> Self {
+        Self::with_filler(prepared, &[])
+    }
+
+    /// A pool whose store first holds `filler`'s prefixes, as customers
+    /// numbered after the pool's, which the engine never loads (probe
+    /// mode only).
+    fn with_filler(prepared: &[Prepared], filler: &[Prepared]) -> Self {
         let store = Arc::new(MemoryStore::new());
-        for (i, p) in prepared.iter().enumerate() {
+        let customers = (prepared.len()..)
+            .zip(filler)
+            .chain(prepared.iter().enumerate());
+        for (i, p) in customers {
             let stream = StreamId::for_customer(&common::customer(i));
             for chunk in p.prefix.chunks(1000) {
                 store
@@ -405,16 +417,9 @@ fn probe(n: usize) {
     );
     let mut times = Vec::new();
     for _ in 0..rounds {
-        let mut pool = CredencePool::new(&prepared);
-        for (i, p) in filler.iter().enumerate() {
-            let stream = StreamId::for_customer(&common::customer(k + i));
-            for events in p.prefix.chunks(1000) {
-                pool.engine
-                    .store()
-                    .append(&stream, ExpectedVersion::Any, events)
-                    .expect("memory appends");
-            }
-        }
+        // The filler goes in first: the pool's own events are the latest,
+        // and its accounts are loaded last, as without a filler.
+        let mut pool = CredencePool::with_filler(&prepared, &filler);
         while pool.executed + chunk <= budget {
             let start = Instant::now();
             let rejected = probe_commands(&mut pool, &steps, chunk);
