@@ -152,6 +152,15 @@ impl CredencePool {
         }
     }
 
+    /// The next customer's next step, round-robin; counted as run.
+    fn next_step<'a>(&mut self, steps: &[Vec<&'a Step>]) -> &'a Step {
+        let c = self.executed % steps.len();
+        let step = steps[c][self.next[c]];
+        self.next[c] += 1;
+        self.executed += 1;
+        step
+    }
+
     /// Times `iters` commands, taking customer after customer's next step
     /// from `steps`, rebuilding the pool (outside the timing) once each
     /// customer has run `budget` of them; counts rejections in `rejected`.
@@ -177,14 +186,11 @@ impl CredencePool {
                 *pool = Some(CredencePool::new(prepared));
             }
             let p = pool.as_mut().expect("built");
-            let c = p.executed % k;
-            let step = steps[c][p.next[c]];
+            let step = p.next_step(steps);
             let start = Instant::now();
             let ok = common::run(&p.engine, step);
             elapsed += start.elapsed();
             *rejected += usize::from(!ok);
-            p.next[c] += 1;
-            p.executed += 1;
         }
         elapsed
     }
@@ -442,13 +448,10 @@ fn probe(n: usize) {
 /// how many were rejected.
 #[inline(never)]
 fn probe_commands(pool: &mut CredencePool, steps: &[Vec<&Step>], count: usize) -> usize {
-    let k = steps.len();
     let mut rejected = 0;
     for _ in 0..count {
-        let c = pool.executed % k;
-        rejected += usize::from(!common::run(&pool.engine, steps[c][pool.next[c]]));
-        pool.next[c] += 1;
-        pool.executed += 1;
+        let step = pool.next_step(steps);
+        rejected += usize::from(!common::run(&pool.engine, step));
     }
     rejected
 }

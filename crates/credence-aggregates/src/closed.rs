@@ -97,14 +97,17 @@ fn key(record: &[u8]) -> &[u8] {
     &record[1..2 + usize::from(record[0])]
 }
 
+/// A record's fields: what follows its key.
+fn fields(record: &[u8]) -> &[u8] {
+    &record[2 + usize::from(record[0])..]
+}
+
 /// Decodes a record of kind `V`.
 fn decode<V: Freeze>(record: &[u8]) -> V {
-    let key = key(record);
-    let fields = &record[key.len() + 1..];
-    let decoded = std::str::from_utf8(&key[1..])
+    let decoded = std::str::from_utf8(&key(record)[1..])
         .map_err(|e| Fault::Invalid(e.to_string()))
         .and_then(|id| {
-            let mut r = Reader::new(fields);
+            let mut r = Reader::new(fields(record));
             let item = V::get_fields(id, &mut r)?;
             if r.is_at_end() {
                 Ok(item)
@@ -389,7 +392,7 @@ impl Archive {
     /// its record without decoding the rest.
     pub(crate) fn receivable_sources(&self, id: &ReceivableId) -> Option<(EventId, Few<EventId>)> {
         let record = self.record(&Key::of::<Receivable>(id)?)?;
-        let mut r = Reader::new(&record[key(record).len() + 1..]);
+        let mut r = Reader::new(fields(record));
         let sources = EventId::get(&mut r).and_then(|source| Ok((source, Few::get(&mut r)?)));
         Some(sources.unwrap_or_else(|e| undecodable(Receivable::NAME, &e)))
     }
