@@ -280,6 +280,13 @@ impl SnapshotQueue {
 impl SnapshotWriter {
     fn submit(&self, store: &Arc<dyn EventStore>, stream: StreamId, account: CustomerAccount) {
         let mut worker = lock(&self.worker);
+        // The thread runs until `finish`: one that ended panicked. Start
+        // anew; what it left pending is saved by the next one.
+        if worker.as_ref().is_some_and(|h| h.is_finished()) {
+            if let Some(Err(_)) = worker.take().map(std::thread::JoinHandle::join) {
+                tracing::warn!("the snapshot thread panicked; starting another");
+            }
+        }
         if worker.is_none() {
             let shared = Arc::clone(&self.shared);
             let worker_store = Arc::clone(store);

@@ -230,6 +230,40 @@ fn a_busy_snapshot_thread_saves_the_latest_snapshot_only() {
     assert_eq!(store.snapshots_saved.lock().unwrap().last(), Some(&latest));
 }
 
+/// A snapshot thread that panicked is replaced by the next snapshot: later
+/// snapshots are saved without waiting for a flush.
+#[test]
+fn a_snapshot_thread_that_panicked_is_started_again() {
+    let store = Arc::new(RacyStore::default());
+    *store.snapshot_panics.lock().unwrap() = 1;
+    let config = EngineConfig {
+        snapshot_every: 1,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(store.clone(), Policy::default_policy(), config);
+    engine.execute(register(), at(2, 9)).unwrap();
+    // Each order queues a snapshot; once the first thread is gone, one of
+    // them starts another, which saves what is pending.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut n = 0;
+    while store.snapshots_saved.lock().unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no snapshot saved after the thread panicked"
+        );
+        engine
+            .execute(place(&format!("O-{n}"), 1), at(3, 9))
+            .unwrap();
+        n += 1;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(
+        *store.snapshot_panics.lock().unwrap(),
+        0,
+        "the first save panicked"
+    );
+}
+
 struct CustomerAccountFromStore;
 
 impl CustomerAccountFromStore {
@@ -369,6 +403,8 @@ struct RacyStore {
     released: std::sync::Condvar,
     /// The versions saved, in order.
     snapshots_saved: std::sync::Mutex<Vec<StreamVersion>>,
+    /// How many of the next snapshot saves panic.
+    snapshot_panics: std::sync::Mutex<u32>,
 }
 
 impl RacyStore {
@@ -442,6 +478,14 @@ impl EventStore for RacyStore {
             held = self.released.wait(held).unwrap();
         }
         drop(held);
+        {
+            let mut panics = self.snapshot_panics.lock().unwrap();
+            if *panics > 0 {
+                *panics -= 1;
+                drop(panics);
+                panic!("a snapshot save that panics (test)");
+            }
+        }
         self.snapshots_saved.lock().unwrap().push(snapshot.version);
         self.inner.save_snapshot(snapshot)
     }
