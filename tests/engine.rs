@@ -193,17 +193,22 @@ fn a_cold_start_from_snapshots_equals_the_full_fold() {
     assert_eq!(folded, warm);
 }
 
+/// An engine on `store` that snapshots its account after every event.
+fn snapshotting_every_event(store: &Arc<RacyStore>) -> Engine {
+    let config = EngineConfig {
+        snapshot_every: 1,
+        ..EngineConfig::default()
+    };
+    Engine::new(store.clone(), Policy::default_policy(), config)
+}
+
 /// A snapshot thread slower than the commands saves the latest snapshot of
 /// each stream, not every one queued: a newer one replaces one it has not
 /// reached.
 #[test]
 fn a_busy_snapshot_thread_saves_the_latest_snapshot_only() {
     let store = Arc::new(RacyStore::default());
-    let config = EngineConfig {
-        snapshot_every: 1,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::new(store.clone(), Policy::default_policy(), config);
+    let engine = snapshotting_every_event(&store);
     store.hold_snapshots(true);
     engine.execute(register(), at(2, 9)).unwrap();
     for n in 0..8 {
@@ -236,11 +241,7 @@ fn a_busy_snapshot_thread_saves_the_latest_snapshot_only() {
 fn a_snapshot_thread_that_panicked_is_started_again() {
     let store = Arc::new(RacyStore::default());
     *store.snapshot_panics.lock().unwrap() = 1;
-    let config = EngineConfig {
-        snapshot_every: 1,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::new(store.clone(), Policy::default_policy(), config);
+    let engine = snapshotting_every_event(&store);
     engine.execute(register(), at(2, 9)).unwrap();
     // Each order queues a snapshot; once the first thread is gone, one of
     // them starts another, which saves what is pending. At most ~30 s.
