@@ -122,21 +122,27 @@ pub fn memory_engine() -> Engine {
     )
 }
 
-/// Runs `step` through `engine`; a business rejection counts (the command
-/// was decided), anything else is a bench bug.
+/// Runs `step` through `engine` (a copy of its command); see [`execute`].
 pub fn run(engine: &Engine, step: &Step) -> bool {
-    match engine.execute(step.command.clone(), step.at) {
+    execute(engine, step.command.clone(), step.at)
+}
+
+/// Runs `command` through `engine` at `at`; a business rejection counts
+/// (the command was decided), anything else is a bench bug.
+pub fn execute(engine: &Engine, command: Command, at: DateTime<Utc>) -> bool {
+    let name = command.name();
+    match engine.execute(command, at) {
         Ok(_) => true,
         Err(credence::EngineError::Rejected(rejection)) => {
             static SHOWN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
             if std::env::var_os("CREDENCE_BENCH_SHOW_REJECTIONS").is_some()
                 && SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5
             {
-                eprintln!("rejected {}: {rejection}", step.command.name());
+                eprintln!("rejected {name}: {rejection}");
             }
             false
         }
-        Err(e) => panic!("{} failed: {e}", step.command.name()),
+        Err(e) => panic!("{name} failed: {e}"),
     }
 }
 
