@@ -111,6 +111,12 @@ fn pool_size(n: usize) -> usize {
     (common::pick(400_000, 20_000) / n).clamp(1, 200)
 }
 
+/// Measured commands per customer before its pool is rebuilt: keeps each
+/// history within ~5 % (at least 3 commands) of `n`.
+fn commands_per_pool(n: usize) -> usize {
+    (n / 20).max(3)
+}
+
 /// Customers at `n` events on a fresh engine, caches warm.
 struct CredencePool {
     engine: Engine,
@@ -226,9 +232,7 @@ fn command_vs_history(c: &mut Criterion) {
     for &n in sizes {
         let k = pool_size(n);
         let prepared: Vec<Prepared> = (0..k).map(|i| prepare(i, n)).collect();
-        // Measured commands per customer before the pool is rebuilt: keeps
-        // each history within ~5 % (at least 3 commands) of `n`.
-        let budget = (n / 20).max(3);
+        let budget = commands_per_pool(n);
         let supply = prepared.iter().map(|p| p.rest.len()).min().unwrap_or(0);
         assert!(supply >= budget, "plan too short for n = {n}");
 
@@ -421,7 +425,7 @@ fn probe(n: usize) {
     let fill = env_number("CREDENCE_BENCH_PROBE_FILL", 0);
     let filler: Vec<Prepared> = (0..fill).map(|i| prepare(k + i, 100_000)).collect();
     let steps: Vec<Vec<&Step>> = prepared.iter().map(|p| p.rest.iter().collect()).collect();
-    let budget = (n / 20).max(3) * k;
+    let budget = commands_per_pool(n) * k;
     // At least three chunks a pool and thirty in all, unless told.
     let chunk = (budget / 3).min(1000);
     let rounds = env_number(
