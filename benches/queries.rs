@@ -20,7 +20,10 @@
 //!   bytes`).
 //!
 //! Run with: `cargo bench --bench queries`. `CREDENCE_BENCH_QUICK=1`
-//! shrinks sizes and times.
+//! shrinks sizes and times. `CREDENCE_BENCH_WHAT_IF=<customers>[:<runs>]`
+//! runs only the timed what-if of the lenient candidate (by default the
+//! target's 7,700 customers, three runs), outside criterion: for profiling
+//! and A/B runs of two builds.
 
 #![allow(missing_docs, clippy::disallowed_methods)]
 
@@ -251,30 +254,34 @@ fn what_if(c: &mut Criterion) {
         // The target's size (1M events, ~7,700 customers) takes about a
         // second per run: timed outside criterion, three runs one after the
         // other, each printed, and their median.
-        let customers = 7_700;
-        let engine = engine_with(&common::workload(customers, 100));
-        let events = engine.store().head().expect("head").0;
-        let mut runs = Vec::new();
-        for run in 1..=3 {
-            let start = std::time::Instant::now();
-            let differences = engine
-                .what_if(&candidate, None)
-                .expect("what-if runs")
-                .len();
-            let took = start.elapsed();
-            eprintln!(
-                "what_if/engine-what-if/{customers}-customers-{events}-events (run {run}): {took:?}, {:.0} events/s, {differences} differences",
-                events as f64 / took.as_secs_f64()
-            );
-            runs.push(took);
-        }
-        runs.sort();
-        eprintln!(
-            "what_if/engine-what-if/{customers}-customers-{events}-events (median of 3 runs): {:?}, {:.0} events/s",
-            runs[1],
-            events as f64 / runs[1].as_secs_f64()
-        );
+        timed_what_if(7_700, 3, &candidate);
     }
+}
+
+/// Builds an engine with `customers` customers of the kit's workload and
+/// times `runs` what-ifs of `candidate` over its whole log one after the
+/// other, outside criterion: prints each run and the median.
+fn timed_what_if(customers: usize, runs: usize, candidate: &Policy) {
+    let engine = engine_with(&common::workload(customers, 100));
+    let events = engine.store().head().expect("head").0;
+    let mut took = Vec::new();
+    for run in 1..=runs.max(1) {
+        let start = std::time::Instant::now();
+        let differences = engine.what_if(candidate, None).expect("what-if runs").len();
+        let elapsed = start.elapsed();
+        eprintln!(
+            "what_if/engine-what-if/{customers}-customers-{events}-events (run {run}): {elapsed:?}, {:.0} events/s, {differences} differences",
+            events as f64 / elapsed.as_secs_f64()
+        );
+        took.push(elapsed);
+    }
+    took.sort();
+    let median = took[took.len() / 2];
+    eprintln!(
+        "what_if/engine-what-if/{customers}-customers-{events}-events (median of {} runs): {median:?}, {:.0} events/s",
+        took.len(),
+        events as f64 / median.as_secs_f64()
+    );
 }
 
 /// Run in a child process (a fresh heap): builds `Projections` for
@@ -375,6 +382,21 @@ fn main() {
             None => (&*child, false),
         };
         memory_child(customers.parse().unwrap_or(1), accounts_only);
+        return;
+    }
+    if let Ok(spec) = std::env::var("CREDENCE_BENCH_WHAT_IF") {
+        // `<customers>[:<runs>]`: only the timed what-if of the lenient
+        // candidate, for profiling and A/B runs.
+        let mut parts = spec.split(':');
+        let number = |part: Option<&str>, default| {
+            part.map_or(default, |p| {
+                p.parse()
+                    .expect("CREDENCE_BENCH_WHAT_IF: <customers>[:<runs>]")
+            })
+        };
+        let customers = number(parts.next(), 7_700);
+        let runs = number(parts.next(), 3);
+        timed_what_if(customers, runs, &lenient_policy());
         return;
     }
     benches();
