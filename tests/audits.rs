@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use credence::aggregates::CustomerAccount;
 use credence::policies::{
-    Policy, PolicyRegistry, WhatIfDifference, decision_points, replay_check, what_if,
+    Facts, Outcome, Policy, PolicyRegistry, Rule, RuleCheck, WhatIfDifference, decision_points,
+    replay_check, what_if,
 };
 use credence::store::{EventStore, ExpectedVersion, MemoryStore};
 use credence::{Engine, EngineConfig};
-use credence_events::{BusinessCalendar, EventEnvelope};
+use credence_events::{BusinessCalendar, EventEnvelope, FactValue, Priority, RuleId};
 use credence_testkit::strategy::{self, PortfolioConfig};
 use proptest::prelude::*;
 
@@ -36,6 +37,50 @@ fn stricter() -> Policy {
         }
     }
     Policy::from_json(&document.to_string()).expect("valid policy")
+}
+
+/// A Rust rule: overdue customers get priority 1, not held.
+#[derive(Debug)]
+struct OverdueFirst {
+    id: RuleId,
+    outcome: Outcome,
+}
+
+impl Rule for OverdueFirst {
+    fn id(&self) -> &RuleId {
+        &self.id
+    }
+    fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+    fn check(&self, facts: &Facts) -> RuleCheck {
+        let overdue = facts.get("overdue_receivables").expect("a built-in fact");
+        RuleCheck {
+            holds: overdue.value != FactValue::Integer(0),
+            conditions: Vec::new(),
+        }
+    }
+    fn fingerprint(&self) -> serde_json::Value {
+        serde_json::json!({"rule": "overdue-first"})
+    }
+}
+
+/// The default policy with a Rust rule third: its decisions are taken on
+/// facts with sources, and only the two rules before it are shared with
+/// the default policy.
+fn with_rust_rule() -> Policy {
+    let default = Policy::default_policy();
+    let mut outcome = *default.rules()[0].outcome();
+    outcome.priority = Priority(1);
+    default
+        .with_rule(
+            2,
+            Arc::new(OverdueFirst {
+                id: RuleId::new("overdue-first").expect("a rule id"),
+                outcome,
+            }),
+        )
+        .expect("a valid rule")
 }
 
 /// What-if by its definition: at every decision point, both policies'
@@ -127,13 +172,14 @@ proptest! {
             .collect();
         customers.sort_by(|a, b| a.0.cmp(&b.0));
         let stricter = stricter();
+        let rust_rule = with_rust_rule();
         for (customer, events) in &customers {
             for d in what_if(events, &registry, &candidate, None, &calendar).expect("what-if") {
                 by_function.push((customer.clone(), d));
             }
             // The fast path (outcomes first, on facts without sources)
             // finds what the definition finds.
-            for policy in [&candidate, &stricter] {
+            for policy in [&candidate, &stricter, &rust_rule] {
                 let all = what_if_by_definition(events, &registry, policy, &calendar);
                 prop_assert_eq!(
                     what_if(events, &registry, policy, None, &calendar).expect("what-if"),
@@ -188,7 +234,7 @@ fn portfolio_log(customers: usize) -> Vec<EventEnvelope> {
 fn the_candidate_changes_decisions_so_the_comparison_is_not_vacuous() {
     let log = portfolio_log(4);
     let store = store_of(&log);
-    for candidate in [candidate(), stricter()] {
+    for candidate in [candidate(), stricter(), with_rust_rule()] {
         let differences = engine_on(&store, 2)
             .what_if(&candidate, None)
             .expect("what-if runs");

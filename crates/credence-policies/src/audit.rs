@@ -227,10 +227,13 @@ fn rederive(
 /// without sources when both policies decide on values alone; only where
 /// they differ are the facts computed with sources and the decisions
 /// traced. The facts are computed once for both policies when they compute
-/// them alike (same settings, same Rust fact providers).
+/// them alike (same settings, same Rust fact providers); then the rules the
+/// policies share at their head (`shared_rules`, from
+/// [`Policy::same_conditions`]) are checked once for both.
 fn decide_both(
     recorded: &Policy,
     candidate: &Policy,
+    shared_rules: usize,
     state: &CustomerAccount,
     point: &DecisionPoint,
     calendar: &BusinessCalendar,
@@ -260,7 +263,20 @@ fn decide_both(
         SourcesWanted::ALL
     };
     let (facts, candidate_facts) = both(wanted)?;
-    if recorded.outcome(&facts) == candidate.outcome(candidate_facts.as_ref().unwrap_or(&facts)) {
+    let old = recorded.firing_index(&facts);
+    let new = match &candidate_facts {
+        Some(candidate_facts) => candidate.firing_index(candidate_facts),
+        // The shared rules fire alike: the one that fired for the recorded
+        // policy fires for the candidate too, or none of them holds.
+        None if old < shared_rules => old,
+        None => candidate.firing_index_from(&facts, shared_rules),
+    };
+    debug_assert_eq!(
+        new,
+        candidate.firing_index(candidate_facts.as_ref().unwrap_or(&facts)),
+        "the shared rules fire alike"
+    );
+    if recorded.outcome_of(old) == candidate.outcome_of(new) {
         return Ok(None);
     }
     let (facts, candidate_facts) = if wanted == SourcesWanted::ALL {
@@ -270,7 +286,10 @@ fn decide_both(
     };
     let old = recorded.evaluate(&facts);
     let new = candidate.evaluate(candidate_facts.as_ref().unwrap_or(&facts));
-    debug_assert_ne!(old.outcome, new.outcome, "outcome() answers as evaluate()");
+    debug_assert_ne!(
+        old.outcome, new.outcome,
+        "firing_index() answers as evaluate()"
+    );
     Ok(Some((old, new)))
 }
 
@@ -452,6 +471,9 @@ pub struct WhatIf<'a> {
     /// The stream folded so far.
     state: CustomerAccount,
     cutter: PointCutter,
+    /// The last recorded policy met and how many rules at its head it
+    /// shares with the candidate ([`Policy::same_conditions`]).
+    shared_rules: Option<(&'a Policy, usize)>,
     /// Events fed so far.
     fed: usize,
     differences: Vec<WhatIfDifference>,
@@ -474,6 +496,7 @@ impl<'a> WhatIf<'a> {
             calendar,
             state: CustomerAccount::new(),
             cutter: PointCutter::default(),
+            shared_rules: None,
             fed: 0,
             differences: Vec::new(),
         }
@@ -499,9 +522,22 @@ impl<'a> WhatIf<'a> {
                     .registry
                     .get(&point.policy)
                     .ok_or_else(|| PolicyError::UnknownPolicy(point.policy.clone()))?;
-                if let Some((old, new)) =
-                    decide_both(recorded, self.candidate, &self.state, point, self.calendar)?
-                {
+                let shared_rules = match self.shared_rules {
+                    Some((policy, n)) if std::ptr::eq(policy, recorded) => n,
+                    _ => {
+                        let n = recorded.same_conditions(self.candidate);
+                        self.shared_rules = Some((recorded, n));
+                        n
+                    }
+                };
+                if let Some((old, new)) = decide_both(
+                    recorded,
+                    self.candidate,
+                    shared_rules,
+                    &self.state,
+                    point,
+                    self.calendar,
+                )? {
                     self.differences.push(WhatIfDifference {
                         version: envelope.version,
                         evaluated_at: point.evaluated_at,

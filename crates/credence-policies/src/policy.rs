@@ -181,7 +181,20 @@ pub struct Policy {
     /// For each document rule, in order, the facts whose sources its trace
     /// shows (meaningful while `rust_rules` is false).
     rule_sources: Vec<SourcesWanted>,
+    /// For each rule, in order, what decides whether it fires: what
+    /// [`Policy::same_conditions`] compares.
+    firing: Vec<Firing>,
     document: Value,
+}
+
+/// What decides whether a rule fires, as far as its policy can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Firing {
+    /// A document rule: its condition (`None` for the catch-all), which
+    /// reads facts' values alone.
+    Document(Option<Condition>),
+    /// A Rust rule: its own code.
+    Rust,
 }
 
 struct Header {
@@ -424,6 +437,7 @@ impl Policy {
         }
         let mut rules: Vec<Arc<dyn Rule>> = Vec::new();
         let mut rule_sources = Vec::new();
+        let mut firing = Vec::new();
         let mut ids = BTreeSet::new();
         let last = rules_value.len() - 1;
         for (i, rule) in rules_value.iter().enumerate() {
@@ -489,6 +503,7 @@ impl Policy {
             rule_sources.push(rule.compiled.as_ref().map_or(SourcesWanted::NONE, |c| {
                 c.sources_wanted(SourcesWanted::NONE)
             }));
+            firing.push(Firing::Document(rule.rule.when.clone()));
             rules.push(Arc::new(rule));
         }
         let mut policy = Policy {
@@ -504,6 +519,7 @@ impl Policy {
             providers,
             rust_rules: false,
             rule_sources,
+            firing,
             document,
         };
         policy.rehash();
@@ -559,6 +575,7 @@ impl Policy {
         check_outcome(rule.outcome(), &format!("{path}.then"))?;
         self.rules.insert(index, rule);
         self.rule_sources.insert(index, SourcesWanted::ALL);
+        self.firing.insert(index, Firing::Rust);
         self.rust_rules = true;
         self.rehash();
         Ok(self)
@@ -687,19 +704,51 @@ impl Policy {
                 .all(|(a, b)| Arc::ptr_eq(a, b))
     }
 
+    /// How many of the first rules of this policy and of `other` fire on
+    /// exactly the same facts: document rules with equal conditions, or the
+    /// same Rust rule (the same instance). On facts computed alike (see
+    /// [`Policy::computes_facts_like`]), a rule within that prefix holds
+    /// for one policy exactly when it holds for the other, so what-if
+    /// checks the prefix once for both.
+    pub(crate) fn same_conditions(&self, other: &Policy) -> usize {
+        self.rules
+            .iter()
+            .zip(&self.firing)
+            .zip(other.rules.iter().zip(&other.firing))
+            .take_while(|((a, fa), (b, fb))| {
+                Arc::ptr_eq(a, b)
+                    || matches!((fa, fb), (Firing::Document(x), Firing::Document(y)) if x == y)
+            })
+            .count()
+    }
+
     /// The rule that fires on `facts`: the first that holds.
     fn firing_rule(&self, facts: &Facts) -> &Arc<dyn Rule> {
         &self.rules[self.firing_index(facts)]
     }
 
     /// The position of the rule that fires on `facts`.
-    fn firing_index(&self, facts: &Facts) -> usize {
+    pub(crate) fn firing_index(&self, facts: &Facts) -> usize {
+        self.firing_index_from(facts, 0)
+    }
+
+    /// The position of the rule that fires on `facts` when the rules
+    /// before `start` are known not to hold.
+    pub(crate) fn firing_index_from(&self, facts: &Facts, start: usize) -> usize {
         self.rules
             .iter()
+            .skip(start)
             .position(|r| r.holds(facts))
+            .map(|i| start + i)
             // Loading guarantees a catch-all last rule; a Rust rule cannot
             // be placed after it. Fall back to the last rule.
             .unwrap_or(self.rules.len() - 1)
+    }
+
+    /// The outcome of the rule at `index` (a position
+    /// [`Policy::firing_index`] gave).
+    pub(crate) fn outcome_of(&self, index: usize) -> &Outcome {
+        self.rules[index].outcome()
     }
 
     /// [`Policy::evaluate`] on the facts `facts_of` computes, asking it for
@@ -732,12 +781,6 @@ impl Policy {
             "a decision on the sources it shows is the decision on every source"
         );
         Ok(decision)
-    }
-
-    /// What [`Policy::evaluate`] would decide on `facts`, without tracing
-    /// the rule or building the decision: what-if compares outcomes first.
-    pub(crate) fn outcome(&self, facts: &Facts) -> Outcome {
-        *self.firing_rule(facts).outcome()
     }
 
     /// Evaluates the rules in order against `facts`; the first that holds
@@ -821,5 +864,83 @@ mod tests {
         assert_eq!(policy.reference().id.as_str(), "default");
         assert!(!policy.description().is_empty());
         assert_eq!(policy.facts_config(), &FactsConfig::default());
+    }
+
+    /// A Rust rule that never fires.
+    #[derive(Debug)]
+    struct Never {
+        id: RuleId,
+        outcome: Outcome,
+    }
+
+    impl Rule for Never {
+        fn id(&self) -> &RuleId {
+            &self.id
+        }
+        fn outcome(&self) -> &Outcome {
+            &self.outcome
+        }
+        fn check(&self, _: &Facts) -> RuleCheck {
+            RuleCheck {
+                holds: false,
+                conditions: Vec::new(),
+            }
+        }
+        fn fingerprint(&self) -> Value {
+            serde_json::json!({"rule": "never"})
+        }
+    }
+
+    /// The default policy with `change` applied to its rule `rule`.
+    fn changed(rule: &str, change: impl Fn(&mut Value)) -> Policy {
+        let mut document = Policy::default_policy().document().clone();
+        document["id"] = "changed".into();
+        for r in document["rules"].as_array_mut().unwrap() {
+            if r["id"] == rule {
+                change(r);
+            }
+        }
+        Policy::from_json(&document.to_string()).unwrap()
+    }
+
+    #[test]
+    fn shared_conditions_are_the_head_of_rules_that_fire_alike() {
+        let default = Policy::default_policy();
+        let n = default.rules().len();
+        let position = |id: &str| {
+            default
+                .rules()
+                .iter()
+                .position(|r| r.id().as_str() == id)
+                .unwrap()
+        };
+        assert_eq!(default.same_conditions(&default), n);
+        // Another outcome, or another id, fires on the same facts.
+        let then = changed("overdue-grace", |r| r["then"]["priority"] = 1.into());
+        assert_eq!(default.same_conditions(&then), n);
+        assert_eq!(then.same_conditions(&default), n);
+        // Another condition: the shared head stops before it.
+        let when = changed("partial-limit-nearly-used", |r| {
+            r["when"]["value"] = 10.into();
+        });
+        let at = position("partial-limit-nearly-used");
+        assert!(at > 0);
+        assert_eq!(default.same_conditions(&when), at);
+        assert_eq!(when.same_conditions(&default), at);
+        // A Rust rule is shared only as the same instance.
+        let never = || -> Arc<dyn Rule> {
+            Arc::new(Never {
+                id: RuleId::new("never").unwrap(),
+                outcome: *default.rules()[0].outcome(),
+            })
+        };
+        let one = default.clone().with_rule(2, never()).unwrap();
+        let other = default.clone().with_rule(2, never()).unwrap();
+        assert_eq!(default.same_conditions(&one), 2);
+        assert_eq!(one.same_conditions(&other), 2);
+        let rule = never();
+        let one = default.clone().with_rule(2, rule.clone()).unwrap();
+        let same = default.clone().with_rule(2, rule).unwrap();
+        assert_eq!(one.same_conditions(&same), n + 1);
     }
 }
