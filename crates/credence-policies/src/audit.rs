@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Decision;
 use crate::error::PolicyError;
-use crate::facts::{Facts, SourcesWanted};
+use crate::facts::{Facts, Wanted};
 use crate::points::{decide_order, evaluate_customer};
 use crate::policy::Policy;
 
@@ -257,10 +257,12 @@ fn decide_both(
         };
         Ok((facts, candidate_facts))
     };
+    // The values both policies' rules read, without sources, when both
+    // decide on values alone.
     let wanted = if recorded.decides_on_values() && candidate.decides_on_values() {
-        SourcesWanted::NONE
+        Wanted::values(recorded.reads().union(candidate.reads()))
     } else {
-        SourcesWanted::ALL
+        Wanted::ALL
     };
     let (facts, candidate_facts) = both(wanted)?;
     let old = recorded.firing_index(&facts);
@@ -279,10 +281,17 @@ fn decide_both(
     if recorded.outcome_of(old) == candidate.outcome_of(new) {
         return Ok(None);
     }
-    let (facts, candidate_facts) = if wanted == SourcesWanted::ALL {
+    // The two decisions are traced: their rules' facts, with sources.
+    let (facts, candidate_facts) = if wanted == Wanted::ALL {
         (facts, candidate_facts)
     } else {
-        both(SourcesWanted::ALL)?
+        both(
+            wanted.with_sources(
+                recorded
+                    .rule_sources(old)
+                    .union(candidate.rule_sources(new)),
+            ),
+        )?
     };
     let old = recorded.evaluate(&facts);
     let new = candidate.evaluate(candidate_facts.as_ref().unwrap_or(&facts));

@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts, Observed, SourcesWanted, builtin_index};
+use crate::facts::{FactSet, FactType, Facts, Observed, builtin_index};
 
 /// A threshold, typed by the fact it is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,7 +352,7 @@ impl Compiled {
     }
 
     /// The built-in facts whose sources a trace of this condition shows.
-    pub(crate) fn sources_wanted(&self, wanted: SourcesWanted) -> SourcesWanted {
+    pub(crate) fn sources_wanted(&self, wanted: FactSet) -> FactSet {
         match self {
             Compiled::Compare {
                 fact: FactRef::Builtin(index),

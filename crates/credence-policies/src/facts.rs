@@ -320,25 +320,28 @@ impl Observed {
     }
 }
 
-/// The built-in facts whose lists of source events a computation builds,
-/// by catalogue position. Values are always computed; a fact outside the
-/// set gets an empty source list (and so may any fact computed from no
-/// source). What a rule's untraced check reads is values alone; a trace
-/// needs the sources of the facts its conditions name.
+/// A set of built-in facts, by catalogue position: the facts whose values
+/// a computation sets, or whose lists of source events it builds (see
+/// [`Wanted`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SourcesWanted(u64);
+pub(crate) struct FactSet(u64);
 
-const _: () = assert!(FACTS.len() <= 64, "SourcesWanted holds a bit per fact");
+const _: () = assert!(FACTS.len() <= 64, "FactSet holds a bit per fact");
 
-impl SourcesWanted {
-    /// Every fact's sources.
-    pub(crate) const ALL: SourcesWanted = SourcesWanted(u64::MAX);
-    /// No sources at all.
-    pub(crate) const NONE: SourcesWanted = SourcesWanted(0);
+impl FactSet {
+    /// Every fact.
+    pub(crate) const ALL: FactSet = FactSet(u64::MAX);
+    /// No fact at all.
+    pub(crate) const NONE: FactSet = FactSet(0);
 
     /// This set and the fact at catalogue position `index`.
-    pub(crate) fn with(self, index: usize) -> SourcesWanted {
-        SourcesWanted(self.0 | 1 << index)
+    pub(crate) fn with(self, index: usize) -> FactSet {
+        FactSet(self.0 | 1 << index)
+    }
+
+    /// The facts of this set and of `other`.
+    pub(crate) fn union(self, other: FactSet) -> FactSet {
+        FactSet(self.0 | other.0)
     }
 
     /// True when the set is empty.
@@ -346,15 +349,81 @@ impl SourcesWanted {
         self.0 == 0
     }
 
-    /// Whether the sources of the fact at catalogue position `index` are
-    /// wanted.
+    /// Whether the fact at catalogue position `index` is in the set.
     fn wants(self, index: usize) -> bool {
         self.0 & (1 << index) != 0
     }
 
-    /// Whether the sources of any of the facts at `indexes` are wanted.
+    /// Whether any of the facts at `indexes` is in the set.
     fn any(self, indexes: &[usize]) -> bool {
         indexes.iter().any(|&i| self.wants(i))
+    }
+}
+
+/// What a computation of facts builds: the values of a set of built-in
+/// facts (the others are absent) and, of those, the lists of source events
+/// of a subset (the others get an empty list, as may any fact computed from
+/// no source). A rule's untraced check reads the values of the facts its
+/// policy's conditions name; a trace also needs the sources of the facts
+/// its own conditions name. Public computations ([`Facts::compute`],
+/// [`Facts::for_order`]) build everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wanted {
+    values: FactSet,
+    sources: FactSet,
+}
+
+impl Wanted {
+    /// Every value, every list of sources.
+    pub(crate) const ALL: Wanted = Wanted {
+        values: FactSet::ALL,
+        sources: FactSet::ALL,
+    };
+
+    /// The values of `values`, without sources.
+    pub(crate) fn values(values: FactSet) -> Wanted {
+        Wanted {
+            values,
+            sources: FactSet::NONE,
+        }
+    }
+
+    /// The same values and the lists of sources of `sources` (whose values
+    /// are then wanted too).
+    pub(crate) fn with_sources(self, sources: FactSet) -> Wanted {
+        Wanted {
+            values: self.values.union(sources),
+            sources,
+        }
+    }
+}
+
+/// The facts a computation sets: those whose values are wanted. An
+/// observation is built (a closure called) only for a wanted fact.
+struct Sink {
+    map: FactMap,
+    wanted: FactSet,
+}
+
+impl Sink {
+    fn new(wanted: FactSet) -> Self {
+        Self {
+            map: FactMap::default(),
+            wanted,
+        }
+    }
+
+    /// Sets the built-in fact at catalogue position `index` when its value
+    /// is wanted.
+    fn set(&mut self, index: usize, observed: impl FnOnce() -> Observed) {
+        if self.wanted.wants(index) {
+            self.map.set(index, observed());
+        }
+    }
+
+    /// Whether the value of any of the facts at `indexes` is wanted.
+    fn wants_any(&self, indexes: &[usize]) -> bool {
+        self.wanted.any(indexes)
     }
 }
 
@@ -607,54 +676,58 @@ impl<'de> Deserialize<'de> for FactMap {
     }
 }
 
+/// The facts of exposure and the credit limit.
+const LIMIT_AND_EXPOSURE: [usize; 4] = [
+    index_of("exposure"),
+    index_of("credit_limit"),
+    index_of("limit_usage_percent"),
+    index_of("over_credit_limit"),
+];
+
 /// Exposure, credit limit, limit usage and over-limit facts.
 fn exposure_facts(
-    values: &mut FactMap,
+    values: &mut Sink,
     exposure: Money,
     exposure_sources: Vec<EventId>,
     limit: Money,
     // `None` when sources are not wanted.
     terms_source: Option<EventId>,
 ) {
-    let usage = if limit.amount().is_zero() {
-        if exposure.is_positive() {
-            Decimal::ONE_HUNDRED
-        } else {
-            Decimal::ZERO
-        }
-    } else {
-        exposure
-            .amount()
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .and_then(|x| x.checked_div(limit.amount()))
-            .unwrap_or(Decimal::MAX)
-            .round_dp(2)
-    };
     let mut limit_sources = Vec::new();
     if let Some(terms_source) = terms_source {
         limit_sources.reserve_exact(exposure_sources.len() + 1);
         limit_sources.extend_from_slice(&exposure_sources);
         push_unique(&mut limit_sources, [terms_source]);
     }
-    values.set(
-        fact!("exposure"),
-        Observed::new(FactValue::Money(exposure), exposure_sources),
-    );
-    values.set(
-        fact!("credit_limit"),
-        Observed::new(FactValue::Money(limit), terms_source.into_iter().collect()),
-    );
-    values.set(
-        fact!("limit_usage_percent"),
-        Observed::new(FactValue::Decimal(usage), limit_sources.clone()),
-    );
-    values.set(
-        fact!("over_credit_limit"),
+    values.set(fact!("exposure"), || {
+        Observed::new(FactValue::Money(exposure), exposure_sources)
+    });
+    values.set(fact!("credit_limit"), || {
+        Observed::new(FactValue::Money(limit), terms_source.into_iter().collect())
+    });
+    values.set(fact!("limit_usage_percent"), || {
+        let usage = if limit.amount().is_zero() {
+            if exposure.is_positive() {
+                Decimal::ONE_HUNDRED
+            } else {
+                Decimal::ZERO
+            }
+        } else {
+            exposure
+                .amount()
+                .checked_mul(Decimal::ONE_HUNDRED)
+                .and_then(|x| x.checked_div(limit.amount()))
+                .unwrap_or(Decimal::MAX)
+                .round_dp(2)
+        };
+        Observed::new(FactValue::Decimal(usage), limit_sources.clone())
+    });
+    values.set(fact!("over_credit_limit"), || {
         Observed::new(
             FactValue::Bool(exposure.amount() > limit.amount()),
             limit_sources,
-        ),
-    );
+        )
+    });
 }
 
 fn int(v: impl TryInto<i64>) -> FactValue {
@@ -677,20 +750,22 @@ impl Facts {
         calendar: &BusinessCalendar,
         config: &FactsConfig,
     ) -> Result<Facts, PolicyError> {
-        Self::compute_with(account, now, calendar, config, SourcesWanted::ALL)
+        Self::compute_with(account, now, calendar, config, Wanted::ALL)
     }
 
-    /// [`Facts::compute`], with or without the facts' sources. Without
-    /// them, every value is the same and every source list is empty: what
-    /// a rule's untraced check reads, at a fraction of the cost (no list
-    /// of events is built).
+    /// [`Facts::compute`], building only what is `wanted`: the facts whose
+    /// values are not wanted are absent, and without sources a fact's list
+    /// is empty; every value present is the one [`Facts::compute`] gives.
+    /// What a rule's untraced check reads, at a fraction of the cost (no
+    /// list of events is built, no unread fact computed).
     pub(crate) fn compute_with(
         account: &CustomerAccount,
         now: DateTime<Utc>,
         calendar: &BusinessCalendar,
         config: &FactsConfig,
-        wanted: SourcesWanted,
+        wanted: Wanted,
     ) -> Result<Facts, PolicyError> {
+        let sourced = wanted.sources;
         // Which intermediate lists of sources are needed: each feeds the
         // facts named here.
         let debt_facts = [
@@ -712,28 +787,28 @@ impl Facts {
             fact!("overdue_61_90"),
             fact!("overdue_over_90"),
         ];
-        let keep_debt = wanted.any(&debt_facts);
-        let keep_overdue = wanted.any(&overdue_facts);
+        let keep_debt = sourced.any(&debt_facts);
+        let keep_overdue = sourced.any(&overdue_facts);
         let keep_receivables = keep_debt
             || keep_overdue
-            || wanted.any(&bucket_facts)
-            || wanted.any(&[
+            || sourced.any(&bucket_facts)
+            || sourced.any(&[
                 fact!("max_days_past_due"),
                 fact!("max_business_days_past_due"),
             ]);
-        let keep_exposure = wanted.any(&EXPOSURE_FACTS);
-        let keep_terms_in_limit = wanted.any(&LIMIT_FACTS);
-        let keep_pending = wanted.any(&[
+        let keep_exposure = sourced.any(&EXPOSURE_FACTS);
+        let keep_terms_in_limit = sourced.any(&LIMIT_FACTS);
+        let keep_pending = sourced.any(&[
             fact!("pending_payment_orders"),
             fact!("pending_payment_orders_amount"),
             fact!("payment_orders_cover_overdue"),
         ]);
-        let keep_behaviour = wanted.any(&[
+        let keep_behaviour = sourced.any(&[
             fact!("paid_receivables"),
             fact!("average_days_late"),
             fact!("on_time_ratio"),
         ]);
-        let keep_terms = wanted.any(&[
+        let keep_terms = sourced.any(&[
             fact!("deferral_days"),
             fact!("deferral_kind"),
             fact!("service_level"),
@@ -748,7 +823,7 @@ impl Facts {
         let currency = profile.currency;
         let today = calendar.local_date(now);
         let money = |d: Decimal| Money::rounded(d, currency);
-        let mut values = FactMap::default();
+        let mut values = Sink::new(wanted.values);
 
         // Open receivables: debt, overdue, aging, days past due. Without
         // sources, read from the account's index (no lookup of each).
@@ -800,7 +875,7 @@ impl Facts {
             if keep_overdue {
                 push_unique(&mut overdue_sources, r.sources.iter().copied());
             }
-            if wanted.wants(bucket_facts[bucket]) {
+            if sourced.wants(bucket_facts[bucket]) {
                 push_unique(&mut bucket_sources[bucket], r.sources.iter().copied());
             }
             if r.days_past_due > max_dpd.0 {
@@ -810,35 +885,28 @@ impl Facts {
                 max_bdpd = (r.business_days_past_due, r.sources.first().copied());
             }
         }
-        values.set(
-            fact!("debt"),
-            Observed::new(FactValue::Money(account.debt()), debt_sources.clone()),
-        );
-        values.set(
-            fact!("overdue_debt"),
-            Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone()),
-        );
+        values.set(fact!("debt"), || {
+            Observed::new(FactValue::Money(account.debt()), debt_sources.clone())
+        });
+        values.set(fact!("overdue_debt"), || {
+            Observed::new(FactValue::Money(money(overdue)), overdue_sources.clone())
+        });
         for ((index, amount), sources) in bucket_facts.into_iter().zip(buckets).zip(bucket_sources)
         {
-            values.set(
-                index,
-                Observed::new(FactValue::Money(money(amount)), sources),
-            );
+            values.set(index, || {
+                Observed::new(FactValue::Money(money(amount)), sources)
+            });
         }
-        values.set(
-            fact!("max_days_past_due"),
-            Observed::new(int(max_dpd.0), max_dpd.1.into_iter().collect()),
-        );
-        values.set(
-            fact!("max_business_days_past_due"),
-            Observed::new(int(max_bdpd.0), max_bdpd.1.into_iter().collect()),
-        );
-        values.set(
-            fact!("overdue_receivables"),
-            Observed::new(int(overdue_count), overdue_sources.clone()),
-        );
+        values.set(fact!("max_days_past_due"), || {
+            Observed::new(int(max_dpd.0), max_dpd.1.into_iter().collect())
+        });
+        values.set(fact!("max_business_days_past_due"), || {
+            Observed::new(int(max_bdpd.0), max_bdpd.1.into_iter().collect())
+        });
+        values.set(fact!("overdue_receivables"), || {
+            Observed::new(int(overdue_count), overdue_sources.clone())
+        });
         // Exposure and the credit limit.
-        let exposure = account.exposure();
         let mut exposure_sources = Vec::new();
         if keep_exposure {
             // Room for the debt's sources and a few open orders.
@@ -852,168 +920,180 @@ impl Facts {
                     .map(|o| o.source),
             );
         }
-        values.set(
-            fact!("open_receivables"),
-            Observed::new(int(receivables.len()), debt_sources),
-        );
-        exposure_facts(
-            &mut values,
-            exposure,
-            exposure_sources,
-            profile.terms.credit_limit,
-            keep_terms_in_limit.then_some(profile.terms_source),
-        );
-        values.set(
-            fact!("credit_balance"),
-            Observed::new(FactValue::Money(account.credit_balance()), Vec::new()),
-        );
+        values.set(fact!("open_receivables"), || {
+            Observed::new(int(receivables.len()), debt_sources)
+        });
+        if values.wants_any(&LIMIT_AND_EXPOSURE) {
+            exposure_facts(
+                &mut values,
+                account.exposure(),
+                exposure_sources,
+                profile.terms.credit_limit,
+                keep_terms_in_limit.then_some(profile.terms_source),
+            );
+        }
+        values.set(fact!("credit_balance"), || {
+            Observed::new(FactValue::Money(account.credit_balance()), Vec::new())
+        });
 
         // Payment orders and promises within the look-back window.
         let lookback_start = today
             .checked_sub_days(Days::new(config.lookback_days.into()))
             .unwrap_or(NaiveDate::MIN);
-        let mut pending = (0_i64, Decimal::ZERO, Vec::new());
-        let mut expired = (0_i64, Vec::new());
-        for po in account.payment_orders().values() {
-            if payment_order_expired(po, today) {
-                if po.expected_by > lookback_start {
-                    expired.0 += 1;
-                    if wanted.wants(fact!("expired_payment_orders")) {
-                        expired.1.push(po.source);
-                    }
-                }
-            } else if po.status == PaymentOrderStatus::Pending {
-                pending.0 += 1;
-                pending.1 = pending.1.saturating_add(po.amount);
-                if keep_pending {
-                    pending.2.push(po.source);
-                }
-            }
-        }
-        let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
-        let mut cover_sources = Vec::with_capacity(pending.2.len() + overdue_sources.len());
-        cover_sources.extend_from_slice(&pending.2);
-        push_unique(&mut cover_sources, overdue_sources);
-        values.set(
+        if values.wants_any(&[
             fact!("pending_payment_orders"),
-            Observed::new(int(pending.0), pending.2.clone()),
-        );
-        values.set(
             fact!("pending_payment_orders_amount"),
-            Observed::new(FactValue::Money(money(pending.1)), pending.2),
-        );
-        values.set(
             fact!("payment_orders_cover_overdue"),
-            Observed::new(FactValue::Bool(covers), cover_sources),
-        );
-        values.set(
             fact!("expired_payment_orders"),
-            Observed::new(int(expired.0), expired.1),
-        );
-        let mut broken = (0_i64, Vec::new());
-        let mut kept = (0_i64, Vec::new());
-        let mut promised = (0_i64, Vec::new());
-        for p in account.promises().values() {
-            let recent = p.promised_date > lookback_start;
-            if promise_broken(p, today) {
-                if recent {
-                    broken.0 += 1;
-                    if wanted.wants(fact!("promises_broken")) {
-                        broken.1.push(p.source);
+        ]) {
+            let mut pending = (0_i64, Decimal::ZERO, Vec::new());
+            let mut expired = (0_i64, Vec::new());
+            for po in account.payment_orders().values() {
+                if payment_order_expired(po, today) {
+                    if po.expected_by > lookback_start {
+                        expired.0 += 1;
+                        if sourced.wants(fact!("expired_payment_orders")) {
+                            expired.1.push(po.source);
+                        }
                     }
-                }
-            } else if p.status == PromiseStatus::Kept {
-                if recent {
-                    kept.0 += 1;
-                    if wanted.wants(fact!("promises_kept")) {
-                        kept.1.push(p.source);
+                } else if po.status == PaymentOrderStatus::Pending {
+                    pending.0 += 1;
+                    pending.1 = pending.1.saturating_add(po.amount);
+                    if keep_pending {
+                        pending.2.push(po.source);
                     }
-                }
-            } else if p.status == PromiseStatus::Pending {
-                promised.0 += 1;
-                if wanted.wants(fact!("promises_pending")) {
-                    promised.1.push(p.source);
                 }
             }
+            let covers = overdue > Decimal::ZERO && pending.1 >= overdue;
+            let mut cover_sources = Vec::with_capacity(pending.2.len() + overdue_sources.len());
+            cover_sources.extend_from_slice(&pending.2);
+            push_unique(&mut cover_sources, overdue_sources);
+            values.set(fact!("pending_payment_orders"), || {
+                Observed::new(int(pending.0), pending.2.clone())
+            });
+            values.set(fact!("pending_payment_orders_amount"), || {
+                Observed::new(FactValue::Money(money(pending.1)), pending.2)
+            });
+            values.set(fact!("payment_orders_cover_overdue"), || {
+                Observed::new(FactValue::Bool(covers), cover_sources)
+            });
+            values.set(fact!("expired_payment_orders"), || {
+                Observed::new(int(expired.0), expired.1)
+            });
         }
-        values.set(
+        if values.wants_any(&[
             fact!("promises_broken"),
-            Observed::new(int(broken.0), broken.1),
-        );
-        values.set(fact!("promises_kept"), Observed::new(int(kept.0), kept.1));
-        values.set(
+            fact!("promises_kept"),
             fact!("promises_pending"),
-            Observed::new(int(promised.0), promised.1),
-        );
+        ]) {
+            let mut broken = (0_i64, Vec::new());
+            let mut kept = (0_i64, Vec::new());
+            let mut promised = (0_i64, Vec::new());
+            for p in account.promises().values() {
+                let recent = p.promised_date > lookback_start;
+                if promise_broken(p, today) {
+                    if recent {
+                        broken.0 += 1;
+                        if sourced.wants(fact!("promises_broken")) {
+                            broken.1.push(p.source);
+                        }
+                    }
+                } else if p.status == PromiseStatus::Kept {
+                    if recent {
+                        kept.0 += 1;
+                        if sourced.wants(fact!("promises_kept")) {
+                            kept.1.push(p.source);
+                        }
+                    }
+                } else if p.status == PromiseStatus::Pending {
+                    promised.0 += 1;
+                    if sourced.wants(fact!("promises_pending")) {
+                        promised.1.push(p.source);
+                    }
+                }
+            }
+            values.set(fact!("promises_broken"), || {
+                Observed::new(int(broken.0), broken.1)
+            });
+            values.set(fact!("promises_kept"), || {
+                Observed::new(int(kept.0), kept.1)
+            });
+            values.set(fact!("promises_pending"), || {
+                Observed::new(int(promised.0), promised.1)
+            });
+        }
 
         // Payment behaviour over the last N closed receivables: their days
         // late from the account's index; the receivables themselves (a
         // lookup each) only for sources.
-        let window = config.behaviour_window.into();
-        let late: Vec<i64> = account
-            .closed_days_late_latest_first(today)
-            .take(window)
-            .collect();
-        // Their sources, read from the front of each record.
-        let closed: Vec<(EventId, Few<EventId>)> =
-            if keep_behaviour || wanted.wants(fact!("recent_days_late")) {
-                account
-                    .closed_receivable_sources_latest_first(today)
-                    .take(window)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        debug_assert!(
-            account
-                .closed_receivables_latest_first(today)
-                .take(window)
-                .map(|r| r.closed_on.map_or(0, |on| days_late(on, r.due_date)))
-                .eq(late.iter().copied()),
-            "the index's days late are the receivables'"
-        );
-        let mut behaviour_sources = Vec::new();
-        for (source, paid_by) in closed.iter().filter(|_| keep_behaviour) {
-            // As `receivable_sources`, without a vector per receivable.
-            push_unique(
-                &mut behaviour_sources,
-                std::iter::once(*source).chain(paid_by.iter().copied()),
-            );
-        }
-        let n = Decimal::from(late.len());
-        let total_late: i64 = late.iter().sum();
-        let on_time = late.iter().filter(|&&days| days == 0).count();
-        let (average, ratio) = if late.is_empty() {
-            (Decimal::ZERO, Decimal::ONE)
-        } else {
-            (
-                (Decimal::from(total_late) / n).round_dp(2),
-                (Decimal::from(on_time) / n).round_dp(2),
-            )
-        };
-        values.set(
+        if values.wants_any(&[
             fact!("paid_receivables"),
-            Observed::new(int(late.len()), behaviour_sources.clone()),
-        );
-        values.set(
             fact!("average_days_late"),
-            Observed::new(FactValue::Decimal(average), behaviour_sources.clone()),
-        );
-        values.set(
             fact!("on_time_ratio"),
-            Observed::new(FactValue::Decimal(ratio), behaviour_sources),
-        );
-        values.set(
             fact!("recent_days_late"),
-            Observed::new(
-                int(late.first().copied().unwrap_or(0)),
-                closed
-                    .first()
-                    .filter(|_| wanted.wants(fact!("recent_days_late")))
-                    .map(|(source, paid_by)| sources_of(*source, paid_by))
-                    .unwrap_or_default(),
-            ),
-        );
+        ]) {
+            let window = config.behaviour_window.into();
+            let late: Vec<i64> = account
+                .closed_days_late_latest_first(today)
+                .take(window)
+                .collect();
+            // Their sources, read from the front of each record.
+            let closed: Vec<(EventId, Few<EventId>)> =
+                if keep_behaviour || sourced.wants(fact!("recent_days_late")) {
+                    account
+                        .closed_receivable_sources_latest_first(today)
+                        .take(window)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            debug_assert!(
+                account
+                    .closed_receivables_latest_first(today)
+                    .take(window)
+                    .map(|r| r.closed_on.map_or(0, |on| days_late(on, r.due_date)))
+                    .eq(late.iter().copied()),
+                "the index's days late are the receivables'"
+            );
+            let mut behaviour_sources = Vec::new();
+            for (source, paid_by) in closed.iter().filter(|_| keep_behaviour) {
+                // As `receivable_sources`, without a vector per receivable.
+                push_unique(
+                    &mut behaviour_sources,
+                    std::iter::once(*source).chain(paid_by.iter().copied()),
+                );
+            }
+            // Over no receivable, nobody was late: on time, 0 days late.
+            let share = |part: Decimal, otherwise: Decimal| {
+                if late.is_empty() {
+                    otherwise
+                } else {
+                    (part / Decimal::from(late.len())).round_dp(2)
+                }
+            };
+            values.set(fact!("paid_receivables"), || {
+                Observed::new(int(late.len()), behaviour_sources.clone())
+            });
+            values.set(fact!("average_days_late"), || {
+                let average = share(Decimal::from(late.iter().sum::<i64>()), Decimal::ZERO);
+                Observed::new(FactValue::Decimal(average), behaviour_sources.clone())
+            });
+            values.set(fact!("on_time_ratio"), || {
+                let on_time = late.iter().filter(|&&days| days == 0).count();
+                let ratio = share(Decimal::from(on_time), Decimal::ONE);
+                Observed::new(FactValue::Decimal(ratio), behaviour_sources)
+            });
+            values.set(fact!("recent_days_late"), || {
+                Observed::new(
+                    int(late.first().copied().unwrap_or(0)),
+                    closed
+                        .first()
+                        .filter(|_| sourced.wants(fact!("recent_days_late")))
+                        .map(|(source, paid_by)| sources_of(*source, paid_by))
+                        .unwrap_or_default(),
+                )
+            });
+        }
 
         // Terms and tags.
         let terms = &profile.terms;
@@ -1021,12 +1101,10 @@ impl Facts {
             .then_some(profile.terms_source)
             .into_iter()
             .collect();
-        values.set(
-            fact!("deferral_days"),
-            Observed::new(int(terms.deferral.days), terms_source.clone()),
-        );
-        values.set(
-            fact!("deferral_kind"),
+        values.set(fact!("deferral_days"), || {
+            Observed::new(int(terms.deferral.days), terms_source.clone())
+        });
+        values.set(fact!("deferral_kind"), || {
             Observed::new(
                 FactValue::Text(
                     match terms.deferral.kind {
@@ -1036,10 +1114,9 @@ impl Facts {
                     .into(),
                 ),
                 terms_source.clone(),
-            ),
-        );
-        values.set(
-            fact!("service_level"),
+            )
+        });
+        values.set(fact!("service_level"), || {
             Observed::new(
                 FactValue::Text(
                     match terms.service_level {
@@ -1050,19 +1127,17 @@ impl Facts {
                     .into(),
                 ),
                 terms_source.clone(),
-            ),
-        );
-        values.set(
-            fact!("base_discount_percent"),
+            )
+        });
+        values.set(fact!("base_discount_percent"), || {
             Observed::new(
                 FactValue::Decimal(terms.base_discount.as_percent()),
                 terms_source,
-            ),
-        );
-        values.set(
-            fact!("tags"),
-            Observed::labels(profile.tags.clone(), Vec::new()),
-        );
+            )
+        });
+        values.set(fact!("tags"), || {
+            Observed::labels(profile.tags.clone(), Vec::new())
+        });
 
         Ok(Facts {
             customer: profile.customer.clone(),
@@ -1070,7 +1145,7 @@ impl Facts {
             today,
             order: None,
             receivables,
-            values,
+            values: values.map,
         })
     }
 
@@ -1088,7 +1163,7 @@ impl Facts {
         calendar: &BusinessCalendar,
         config: &FactsConfig,
     ) -> Result<Facts, PolicyError> {
-        Self::for_order_with(account, order, now, calendar, config, SourcesWanted::ALL)
+        Self::for_order_with(account, order, now, calendar, config, Wanted::ALL)
     }
 
     /// [`Facts::for_order`], with or without sources (see
@@ -1099,47 +1174,64 @@ impl Facts {
         now: DateTime<Utc>,
         calendar: &BusinessCalendar,
         config: &FactsConfig,
-        wanted: SourcesWanted,
+        wanted: Wanted,
     ) -> Result<Facts, PolicyError> {
-        let keep_order = wanted.any(&[
+        let sourced = wanted.sources;
+        let keep_order = sourced.any(&[
             fact!("order_value"),
             fact!("order_urgency"),
             fact!("order_same_day"),
         ]);
-        let keep_exposure = wanted.any(&EXPOSURE_FACTS);
+        let keep_exposure = sourced.any(&EXPOSURE_FACTS);
+        let o = account.order(order);
+        let held = o
+            .as_ref()
+            .is_some_and(|o| !o.is_accepted_open() && o.status == OrderStatus::Open);
+        // The sources of a held order's exposure start from the customer's:
+        // the exposure fact is then computed even when only its sources'
+        // heirs are wanted (and set again below, with the order).
+        let wanted = if held && keep_exposure {
+            Wanted {
+                values: wanted.values.with(fact!("exposure")),
+                ..wanted
+            }
+        } else {
+            wanted
+        };
         let mut facts = Self::compute_with(account, now, calendar, config, wanted)?;
-        let o = account
-            .order(order)
-            .ok_or_else(|| PolicyError::UnknownOrder(order.to_string()))?;
+        let o = o.ok_or_else(|| PolicyError::UnknownOrder(order.to_string()))?;
         let currency = account.currency();
-        let value = Money::rounded(o.undelivered_value(currency.minor_units()), currency);
+        let value = || Money::rounded(o.undelivered_value(currency.minor_units()), currency);
         let source: Vec<EventId> = keep_order.then_some(o.source).into_iter().collect();
-        if !o.is_accepted_open() && o.status == OrderStatus::Open {
+        let mut values = Sink {
+            map: facts.values,
+            wanted: wanted.values,
+        };
+        if held && values.wants_any(&LIMIT_AND_EXPOSURE) {
             // A held order is out of the account's exposure; deciding on it
             // again counts it, as its first decision did.
             let profile = account.profile().ok_or(PolicyError::UnknownCustomer)?;
-            let mut sources = facts
+            let mut sources = values
+                .map
                 .get("exposure")
                 .map(|e| e.sources.clone())
                 .unwrap_or_default();
             if keep_exposure {
                 push_unique(&mut sources, [o.source]);
             }
-            let exposure = account.exposure().checked_add(&value)?;
+            let exposure = account.exposure().checked_add(&value())?;
             exposure_facts(
-                &mut facts.values,
+                &mut values,
                 exposure,
                 sources,
                 profile.terms.credit_limit,
-                wanted.any(&LIMIT_FACTS).then_some(profile.terms_source),
+                sourced.any(&LIMIT_FACTS).then_some(profile.terms_source),
             );
         }
-        facts.values.set(
-            fact!("order_value"),
-            Observed::new(FactValue::Money(value), source.clone()),
-        );
-        facts.values.set(
-            fact!("order_urgency"),
+        values.set(fact!("order_value"), || {
+            Observed::new(FactValue::Money(value()), source.clone())
+        });
+        values.set(fact!("order_urgency"), || {
             Observed::new(
                 FactValue::Text(
                     match o.urgency {
@@ -1150,12 +1242,12 @@ impl Facts {
                     .into(),
                 ),
                 source.clone(),
-            ),
-        );
-        facts.values.set(
-            fact!("order_same_day"),
-            Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source),
-        );
+            )
+        });
+        values.set(fact!("order_same_day"), || {
+            Observed::new(FactValue::Bool(o.urgency == Urgency::SameDay), source)
+        });
+        facts.values = values.map;
         facts.order = Some(order.clone());
         Ok(facts)
     }

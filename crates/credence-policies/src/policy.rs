@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::condition::{Compiled, Condition};
 use crate::decision::{Decision, InterestCharge, InterestLine, Outcome};
 use crate::error::PolicyError;
-use crate::facts::{FactType, Facts, FactsConfig, SourcesWanted, fact_spec};
+use crate::facts::{FactSet, FactType, Facts, FactsConfig, Wanted, fact_spec};
 use crate::reminders::ReminderSchedule;
 
 /// What a rule's condition found.
@@ -180,7 +180,7 @@ pub struct Policy {
     rust_rules: bool,
     /// For each document rule, in order, the facts whose sources its trace
     /// shows (meaningful while `rust_rules` is false).
-    rule_sources: Vec<SourcesWanted>,
+    rule_sources: Vec<FactSet>,
     /// For each rule, in order, what decides whether it fires: what
     /// [`Policy::same_conditions`] compares.
     firing: Vec<Firing>,
@@ -500,9 +500,11 @@ impl Policy {
                 when,
                 then,
             });
-            rule_sources.push(rule.compiled.as_ref().map_or(SourcesWanted::NONE, |c| {
-                c.sources_wanted(SourcesWanted::NONE)
-            }));
+            rule_sources.push(
+                rule.compiled
+                    .as_ref()
+                    .map_or(FactSet::NONE, |c| c.sources_wanted(FactSet::NONE)),
+            );
             firing.push(Firing::Document(rule.rule.when.clone()));
             rules.push(Arc::new(rule));
         }
@@ -574,7 +576,7 @@ impl Policy {
         }
         check_outcome(rule.outcome(), &format!("{path}.then"))?;
         self.rules.insert(index, rule);
-        self.rule_sources.insert(index, SourcesWanted::ALL);
+        self.rule_sources.insert(index, FactSet::ALL);
         self.firing.insert(index, Firing::Rust);
         self.rust_rules = true;
         self.rehash();
@@ -649,15 +651,15 @@ impl Policy {
         !self.rust_rules && self.providers.is_empty()
     }
 
-    /// [`Policy::facts`] or [`Policy::order_facts`] (with `order`), with or
-    /// without sources.
+    /// [`Policy::facts`] or [`Policy::order_facts`] (with `order`), with
+    /// the values and sources `wanted`.
     pub(crate) fn facts_with(
         &self,
         account: &CustomerAccount,
         order: Option<&OrderId>,
         now: DateTime<Utc>,
         calendar: &BusinessCalendar,
-        wanted: SourcesWanted,
+        wanted: Wanted,
     ) -> Result<Facts, PolicyError> {
         let mut facts = match order {
             Some(order) => {
@@ -752,35 +754,54 @@ impl Policy {
     }
 
     /// [`Policy::evaluate`] on the facts `facts_of` computes, asking it for
-    /// as few sources as the decision shows: when the policy decides on
-    /// values alone, the rule that fires is found on facts without sources,
-    /// and the facts are computed again with the sources of the facts its
-    /// conditions name (not at all for a rule without conditions). The
-    /// decision is the one [`Policy::evaluate`] takes on facts with every
-    /// source.
+    /// as little as the decision shows: when the policy decides on values
+    /// alone, the rule that fires is found on the values of the facts its
+    /// rules read, without sources, and the facts are computed again with
+    /// the sources of the facts its conditions name (not at all for a rule
+    /// without conditions). The decision is the one [`Policy::evaluate`]
+    /// takes on every fact with every source.
     pub(crate) fn decide_with(
         &self,
-        facts_of: impl Fn(SourcesWanted) -> Result<Facts, PolicyError>,
+        facts_of: impl Fn(Wanted) -> Result<Facts, PolicyError>,
     ) -> Result<Decision, PolicyError> {
         if !self.decides_on_values() {
-            return Ok(self.evaluate(&facts_of(SourcesWanted::ALL)?));
+            return Ok(self.evaluate(&facts_of(Wanted::ALL)?));
         }
-        let values = facts_of(SourcesWanted::NONE)?;
-        let wanted = self.rule_sources[self.firing_index(&values)];
-        let decision = if wanted.is_none() {
+        let read = Wanted::values(self.reads());
+        let values = facts_of(read)?;
+        let sources = self.rule_sources(self.firing_index(&values));
+        let decision = if sources.is_none() {
             self.evaluate(&values)
         } else {
-            self.evaluate(&facts_of(wanted)?)
+            self.evaluate(&facts_of(read.with_sources(sources))?)
         };
         debug_assert_eq!(
             Some(&decision),
-            facts_of(SourcesWanted::ALL)
+            facts_of(Wanted::ALL)
                 .ok()
                 .map(|facts| self.evaluate(&facts))
                 .as_ref(),
-            "a decision on the sources it shows is the decision on every source"
+            "a decision on the facts it reads is the decision on every fact"
         );
         Ok(decision)
+    }
+
+    /// The built-in facts whose values the rules read: those their
+    /// conditions name, or every fact when a Rust rule or fact provider may
+    /// read any.
+    pub(crate) fn reads(&self) -> FactSet {
+        if !self.decides_on_values() {
+            return FactSet::ALL;
+        }
+        self.rule_sources
+            .iter()
+            .fold(FactSet::NONE, |read, named| read.union(*named))
+    }
+
+    /// The built-in facts whose sources the trace of the rule at `index`
+    /// shows (every fact for a Rust rule).
+    pub(crate) fn rule_sources(&self, index: usize) -> FactSet {
+        self.rule_sources[index]
     }
 
     /// Evaluates the rules in order against `facts`; the first that holds
