@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use credence_aggregates::CustomerAccount;
 use credence_events::{
-    BusinessCalendar, Event, EventEnvelope, EventId, OrderId, PolicyId, PolicyRef, StreamVersion,
+    BusinessCalendar, Event, EventEnvelope, EventId, OrderId, PolicyRef, StreamVersion,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,7 @@ use crate::policy::Policy;
 /// Policies by id, version and content hash, for replay and audit.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyRegistry {
-    policies: BTreeMap<(PolicyId, u32, String), Policy>,
+    policies: BTreeMap<PolicyRef, Policy>,
 }
 
 impl PolicyRegistry {
@@ -58,8 +58,7 @@ impl PolicyRegistry {
 
     /// Adds a policy (replacing one with the same reference).
     pub fn insert(&mut self, policy: Policy) {
-        let r = policy.reference().clone();
-        self.policies.insert((r.id, r.version, r.hash), policy);
+        self.policies.insert(policy.reference().clone(), policy);
     }
 
     /// Adds a policy, builder style.
@@ -70,11 +69,7 @@ impl PolicyRegistry {
 
     /// The policy with exactly this reference.
     pub fn get(&self, reference: &PolicyRef) -> Option<&Policy> {
-        self.policies.get(&(
-            reference.id.clone(),
-            reference.version,
-            reference.hash.clone(),
-        ))
+        self.policies.get(reference)
     }
 }
 
