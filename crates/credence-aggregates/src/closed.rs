@@ -92,6 +92,31 @@ fn encode<V: Freeze>(item: &V, out: &mut Vec<u8>) {
     item.put_fields(out);
 }
 
+thread_local! {
+    /// A buffer to encode a record in before it is copied to a block of
+    /// its exact size (see [`with_scratch`]).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on an empty buffer: this thread's scratch buffer, kept between
+/// calls so that encoding a record allocates nothing. The buffer keeps the
+/// capacity of the largest record encoded, up to 64 kB.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    const KEPT: usize = 64 * 1024;
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            let result = f(&mut buffer);
+            if buffer.capacity() > KEPT {
+                *buffer = Vec::new();
+            }
+            result
+        }
+        // Only if `f` itself asked for the buffer: a buffer of its own.
+        Err(_) => f(&mut Vec::with_capacity(256)),
+    })
+}
+
 /// A record's key: its kind byte, then its id.
 fn key(record: &[u8]) -> &[u8] {
     &record[1..2 + usize::from(record[0])]
@@ -338,12 +363,13 @@ impl Archive {
     pub(crate) fn freeze<V: Freeze>(&mut self, item: &V) {
         let block = match &mut self.0 {
             Form::Tree(set) => {
-                let mut record = Vec::with_capacity(256);
-                encode(item, &mut record);
-                // Copied into a block of its exact size: shrinking the
-                // buffer in place would leave its tail as a hole in the
-                // heap.
-                set.replace(Record::new(Box::from(record.as_slice())));
+                // Encoded into the thread's scratch buffer, then copied
+                // into a block of its exact size: one allocation.
+                let record = with_scratch(|buffer| {
+                    encode(item, buffer);
+                    Box::from(buffer.as_slice())
+                });
+                set.replace(Record::new(record));
                 return;
             }
             Form::Packed(block) => block.as_deref().unwrap_or(&[]),
