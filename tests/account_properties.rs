@@ -38,6 +38,46 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
+    /// A transient account (closed items kept as values, not frozen into
+    /// records) is, after every event, the account a new one folds: equal,
+    /// with the same listings and lookups of closed items and the same
+    /// snapshot.
+    #[test]
+    fn a_transient_account_is_the_account(history in strategy::history(PlanConfig::default())) {
+        use credence::aggregates::CustomerAccount;
+        let mut normal = CustomerAccount::new();
+        let mut transient = CustomerAccount::transient();
+        for event in &history.events {
+            normal.apply(event);
+            transient.apply(event);
+            prop_assert_eq!(&transient, &normal);
+        }
+        prop_assert!(transient.orders().eq(normal.orders()));
+        prop_assert!(transient.receivables().eq(normal.receivables()));
+        prop_assert!(transient.payments().eq(normal.payments()));
+        for receivable in normal.receivables() {
+            prop_assert_eq!(transient.receivable(&receivable.id), Some(receivable.clone()));
+            prop_assert!(transient.has_receivable(&receivable.id));
+        }
+        for order in normal.orders() {
+            prop_assert_eq!(transient.order(&order.id), Some(order.clone()));
+        }
+        for payment in normal.payments() {
+            prop_assert_eq!(transient.payment(&payment.id), Some(payment.clone()));
+        }
+        let last_day = chrono::NaiveDate::MAX;
+        prop_assert!(transient
+            .closed_receivables_latest_first(last_day)
+            .eq(normal.closed_receivables_latest_first(last_day)));
+        prop_assert!(transient
+            .closed_receivable_sources_latest_first(last_day)
+            .eq(normal.closed_receivable_sources_latest_first(last_day)));
+        prop_assert_eq!(
+            serde_json::to_string(&transient).expect("serialises"),
+            serde_json::to_string(&normal).expect("serialises")
+        );
+    }
+
     /// The account's indexes (open orders, open receivables with their
     /// amounts, closed receivables by closing date with their days late)
     /// agree with a scan of everything it holds.

@@ -38,6 +38,14 @@
 //! Both clone in O(1), sharing every record, which is what the as-of
 //! index's snapshots need.
 //!
+//! A third form keeps no records: a **loose** archive
+//! ([`Archive::loose`], the archive of
+//! [`CustomerAccount::transient`](crate::CustomerAccount::transient)) holds
+//! the closed items as values, in a [`SharedMap`] per kind. Freezing an
+//! item is then a map insertion (no encoding), for an account folded once
+//! and dropped, where the records' memory would buy nothing. It answers
+//! every query as the records do and clones in O(1) too.
+//!
 //! # Invariants
 //!
 //! * An item is in the archive exactly when it is closed (see
@@ -45,7 +53,7 @@
 //!   never in both ([`Archive::place`], [`Archive::modify`]).
 //! * Equal items give equal records (the encoding is a function of the
 //!   value); archives are equal when their items are, whatever their form
-//!   or the scale of their decimals.
+//!   (loose too) or the scale of their decimals.
 
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
@@ -80,6 +88,10 @@ pub(crate) trait Freeze: Sized + Clone + 'static {
     fn put_fields(&self, w: &mut Vec<u8>);
     /// Reads what [`put_fields`](Self::put_fields) wrote, for `id`.
     fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault>;
+    /// Its items in a loose archive.
+    fn loose(loose: &Loose) -> &SharedMap<Self::Id, Self>;
+    /// Its items in a loose archive, to change.
+    fn loose_mut(loose: &mut Loose) -> &mut SharedMap<Self::Id, Self>;
 }
 
 /// Encodes `item` as a record: `[id length][kind][id][fields…]`.
@@ -298,6 +310,16 @@ enum Form {
     /// `[length u16 LE][record]…`, sorted by key; `None` when empty.
     Packed(Option<Arc<[u8]>>),
     Tree(SharedSet<Record>),
+    /// The items themselves (see [`Archive::loose`]).
+    Loose(Box<Loose>),
+}
+
+/// Closed items kept as values, by kind and id: a loose archive.
+#[derive(Clone, Default)]
+pub(crate) struct Loose {
+    orders: SharedMap<OrderId, Order>,
+    receivables: SharedMap<ReceivableId, Receivable>,
+    payments: SharedMap<PaymentId, Payment>,
 }
 
 impl Default for Archive {
@@ -338,16 +360,27 @@ fn span(block: &[u8], key: &[u8]) -> (usize, usize) {
 }
 
 impl Archive {
-    /// Every record, sorted by key.
+    /// A loose archive: one that keeps its items as values, each in a map
+    /// of its kind, and encodes nothing. It folds faster and takes several
+    /// times the memory: for an account folded once and dropped (see
+    /// [`CustomerAccount::transient`](crate::CustomerAccount::transient)).
+    /// It answers every query as an archive of records does, and equals
+    /// one with the same items.
+    pub(crate) fn loose() -> Self {
+        Self(Form::Loose(Box::default()))
+    }
+
+    /// Every record, sorted by key (none in a loose archive, which has
+    /// items instead).
     fn records(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
         match &self.0 {
-            Form::Packed(None) => Box::new(std::iter::empty()),
+            Form::Packed(None) | Form::Loose(_) => Box::new(std::iter::empty()),
             Form::Packed(Some(block)) => Box::new(packed(block)),
             Form::Tree(set) => Box::new(set.iter().map(|r| &*r.block)),
         }
     }
 
-    /// The record with this key.
+    /// The record with this key (none in a loose archive).
     fn record(&self, key: &Key) -> Option<&[u8]> {
         match &self.0 {
             Form::Packed(block) => {
@@ -356,17 +389,22 @@ impl Archive {
                 (start < end).then(|| &block[start + LEN..end])
             }
             Form::Tree(set) => set.get_by(key.probe()).map(|r| &*r.block),
+            Form::Loose(_) => None,
         }
     }
 
     /// Freezes `item`, replacing a record with its id.
-    pub(crate) fn freeze<V: Freeze>(&mut self, item: &V) {
+    pub(crate) fn freeze<V: Freeze>(&mut self, item: V) {
         let block = match &mut self.0 {
+            Form::Loose(loose) => {
+                V::loose_mut(loose).insert(item.id().clone(), item);
+                return;
+            }
             Form::Tree(set) => {
                 // Encoded into the thread's scratch buffer, then copied
                 // into a block of its exact size: one allocation.
                 let record = with_scratch(|buffer| {
-                    encode(item, buffer);
+                    encode(&item, buffer);
                     Box::from(buffer.as_slice())
                 });
                 set.replace(Record::new(record));
@@ -382,7 +420,7 @@ impl Archive {
         out.extend_from_slice(&block[..start]);
         let at = out.len();
         out.extend_from_slice(&[0; LEN]);
-        encode(item, &mut out);
+        encode(&item, &mut out);
         let records = packed(block).count() + usize::from(start == end);
         let len = u16::try_from(out.len() - at - LEN)
             .ok()
@@ -405,11 +443,17 @@ impl Archive {
 
     /// True when a closed item of kind `V` has this id.
     pub(crate) fn contains<V: Freeze>(&self, id: &V::Id) -> bool {
+        if let Form::Loose(loose) = &self.0 {
+            return V::loose(loose).contains_key(id);
+        }
         Key::of::<V>(id).is_some_and(|key| self.record(&key).is_some())
     }
 
     /// The closed item of kind `V` with this id.
     pub(crate) fn get<V: Freeze>(&self, id: &V::Id) -> Option<V> {
+        if let Form::Loose(loose) = &self.0 {
+            return V::loose(loose).get(id).cloned();
+        }
         self.record(&Key::of::<V>(id)?).map(decode)
     }
 
@@ -417,6 +461,12 @@ impl Archive {
     /// it and those of the payments that paid it, read from the front of
     /// its record without decoding the rest.
     pub(crate) fn receivable_sources(&self, id: &ReceivableId) -> Option<(EventId, Few<EventId>)> {
+        if let Form::Loose(loose) = &self.0 {
+            return loose
+                .receivables
+                .get(id)
+                .map(|r| (r.source, r.paid_by.clone()));
+        }
         let record = self.record(&Key::of::<Receivable>(id)?)?;
         let mut r = Reader::new(fields(record));
         let sources = EventId::get(&mut r).and_then(|source| Ok((source, Few::get(&mut r)?)));
@@ -425,6 +475,15 @@ impl Archive {
 
     /// Removes the closed item of kind `V` with this id and returns it.
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
+        if let Form::Loose(loose) = &mut self.0 {
+            // Found first, as below.
+            let items = V::loose_mut(loose);
+            return if items.contains_key(id) {
+                items.remove(id)
+            } else {
+                None
+            };
+        }
         let key = Key::of::<V>(id)?;
         match &mut self.0 {
             Form::Tree(set) => {
@@ -447,12 +506,16 @@ impl Archive {
                 *block = (!rest.is_empty()).then_some(rest);
                 Some(item)
             }
+            Form::Loose(_) => unreachable!("a loose archive answered above"),
         }
     }
 
     /// How many closed items of kind `V` there are (without decoding
     /// them).
     pub(crate) fn count<V: Freeze>(&self) -> usize {
+        if let Form::Loose(loose) = &self.0 {
+            return V::loose(loose).len();
+        }
         self.records().filter(|r| key(r)[0] == V::KIND).count()
     }
 
@@ -460,6 +523,7 @@ impl Archive {
     pub(crate) fn iter<V: Freeze>(&self) -> Box<dyn Iterator<Item = V> + '_> {
         let (low, high) = ([V::KIND], [V::KIND + 1]);
         match &self.0 {
+            Form::Loose(loose) => Box::new(V::loose(loose).values().cloned()),
             Form::Tree(set) => Box::new(
                 set.range::<[u8], _>((Bound::Included(&low[..]), Bound::Excluded(&high[..])))
                     .map(|r| decode(&r.block)),
@@ -487,7 +551,7 @@ impl Archive {
             if open.contains_key(item.id()) {
                 open.remove(item.id());
             }
-            self.freeze(&item);
+            self.freeze(item);
         } else {
             self.take::<V>(item.id());
             open.insert(item.id().clone(), item);
@@ -507,7 +571,7 @@ impl Archive {
             let result = change(item);
             if item.is_closed() {
                 if let Some(item) = open.remove(id) {
-                    self.freeze(&item);
+                    self.freeze(item);
                 }
             }
             return Some(result);
@@ -557,6 +621,12 @@ impl PartialEq for Archive {
         };
         if same_block {
             return true;
+        }
+        if matches!(self.0, Form::Loose(_)) || matches!(other.0, Form::Loose(_)) {
+            // Item by item, decoding the records of the other form.
+            return self.iter::<Order>().eq(other.iter::<Order>())
+                && self.iter::<Receivable>().eq(other.iter::<Receivable>())
+                && self.iter::<Payment>().eq(other.iter::<Payment>());
         }
         let (mut a, mut b) = (self.records(), other.records());
         loop {
@@ -657,7 +727,7 @@ fn id_of<I: for<'a> TryFrom<&'a str, Error = credence_events::IdError>>(
 /// The [`Freeze`] impls: kind byte, name, id type, when the item is
 /// closed, and its fields but the id, in the order they are written.
 macro_rules! freeze {
-    ($($ty:ident { kind: $kind:literal, name: $name:literal, id: $id:ident, closed: |$it:ident| $closed:expr, fields: [$($field:ident),* $(,)?] })*) => {$(
+    ($($ty:ident { kind: $kind:literal, name: $name:literal, id: $id:ident, loose: $loose:ident, closed: |$it:ident| $closed:expr, fields: [$($field:ident),* $(,)?] })*) => {$(
         impl Freeze for $ty {
             const KIND: u8 = $kind;
             const NAME: &'static str = $name;
@@ -682,13 +752,19 @@ macro_rules! freeze {
                     $($field: r.read()?,)*
                 })
             }
+            fn loose(loose: &Loose) -> &SharedMap<$id, Self> {
+                &loose.$loose
+            }
+            fn loose_mut(loose: &mut Loose) -> &mut SharedMap<$id, Self> {
+                &mut loose.$loose
+            }
         }
     )*};
 }
 
 freeze! {
     Order {
-        kind: 0, name: "order", id: OrderId,
+        kind: 0, name: "order", id: OrderId, loose: orders,
         closed: |o| o.status != OrderStatus::Open,
         fields: [
             lines, requested_delivery, urgency, discount, status, verdict, fulfilment, source,
@@ -696,7 +772,7 @@ freeze! {
         ]
     }
     Receivable {
-        kind: 1, name: "receivable", id: ReceivableId,
+        kind: 1, name: "receivable", id: ReceivableId, loose: receivables,
         closed: |r| !r.is_open(),
         // `source` and `paid_by` first: payment behaviour reads them alone
         // (`Archive::receivable_sources`).
@@ -706,7 +782,7 @@ freeze! {
         ]
     }
     Payment {
-        kind: 2, name: "payment", id: PaymentId,
+        kind: 2, name: "payment", id: PaymentId, loose: payments,
         closed: |p| p.credit_left <= Decimal::ZERO,
         fields: [amount, method, received_on, allocations, credit_left, reversed, source]
     }
@@ -737,9 +813,9 @@ mod tests {
     impl Item {
         fn freeze(&self, archive: &mut Archive) {
             match self {
-                Item::Order(o) => archive.freeze(o),
-                Item::Receivable(r) => archive.freeze(r),
-                Item::Payment(p) => archive.freeze(p),
+                Item::Order(o) => archive.freeze(o.clone()),
+                Item::Receivable(r) => archive.freeze(r.clone()),
+                Item::Payment(p) => archive.freeze(p.clone()),
             }
         }
     }
@@ -855,12 +931,17 @@ mod tests {
             prop_assert_eq!(found.as_ref(), Some(item));
         }
         // The same items frozen afresh in reverse order, into a packed or a
-        // tree archive alike, make an equal archive.
+        // tree archive alike, or a loose one, make an equal archive.
         let mut again = Archive::default();
+        let mut loose = Archive::loose();
         for item in model.values().rev() {
             item.freeze(&mut again);
+            item.freeze(&mut loose);
         }
         prop_assert_eq!(archive, &again);
+        prop_assert_eq!(archive, &loose);
+        prop_assert_eq!(&again, &loose);
+        prop_assert_eq!(&loose, &again);
         let bytes: usize = again.records().map(|r| r.len() + LEN).sum();
         prop_assert_eq!(
             again.is_packed(),
@@ -900,12 +981,15 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
-        /// The archive behaves as a map from (kind, id) to item, in either
-        /// form and across the change of form, and a clone never sees
-        /// later changes.
+        /// The archive behaves as a map from (kind, id) to item, in every
+        /// form (a loose one too) and across the change of form, and a
+        /// clone never sees later changes.
         #[test]
-        fn an_archive_behaves_like_a_map(ops in proptest::collection::vec(op(), 1..160)) {
-            let mut archive = Archive::default();
+        fn an_archive_behaves_like_a_map(
+            ops in proptest::collection::vec(op(), 1..160),
+            loose in any::<bool>(),
+        ) {
+            let mut archive = if loose { Archive::loose() } else { Archive::default() };
             let mut model = Model::new();
             let mut snapshots = Vec::new();
             for op in ops {
@@ -1037,15 +1121,18 @@ mod tests {
         let Item::Payment(mut payment) = item(2, "P-1", 4, "") else {
             unreachable!()
         };
-        let (mut a, mut b) = (Archive::default(), Archive::default());
+        let (mut a, mut b, mut loose) = (Archive::default(), Archive::default(), Archive::loose());
         payment.amount = money(20, 1);
-        a.freeze(&payment);
+        a.freeze(payment.clone());
         payment.amount = money(200, 2);
-        b.freeze(&payment);
+        b.freeze(payment.clone());
+        loose.freeze(payment.clone());
         assert_ne!(a.records().next(), b.records().next(), "different bytes");
         assert_eq!(a, b);
+        assert_eq!(a, loose);
         payment.amount = money(201, 2);
-        b.freeze(&payment);
+        b.freeze(payment.clone());
         assert_ne!(a, b);
+        assert_ne!(loose, b);
     }
 }

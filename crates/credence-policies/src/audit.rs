@@ -305,7 +305,7 @@ pub fn replay_check(
     calendar: &BusinessCalendar,
 ) -> ReplayReport {
     let mut report = ReplayReport::default();
-    let mut state = CustomerAccount::new();
+    let mut state = CustomerAccount::transient();
     let mut applied = 0;
     for point in decision_points(history) {
         for envelope in &history[applied..point.start] {
@@ -498,7 +498,7 @@ impl<'a> WhatIf<'a> {
             candidate,
             range,
             calendar,
-            state: CustomerAccount::new(),
+            state: CustomerAccount::transient(),
             cutter: PointCutter::default(),
             shared_rules: None,
             fed: 0,
