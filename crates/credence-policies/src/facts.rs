@@ -1032,11 +1032,10 @@ impl Facts {
             fact!("on_time_ratio"),
             fact!("recent_days_late"),
         ]) {
-            let window = config.behaviour_window.into();
-            let late: Vec<i64> = account
-                .closed_days_late_latest_first(today)
-                .take(window)
-                .collect();
+            let window = usize::from(config.behaviour_window);
+            // Room for the usual window at once (a wide one grows).
+            let mut late: Vec<i64> = Vec::with_capacity(window.min(64));
+            late.extend(account.closed_days_late_latest_first(today).take(window));
             // Their sources, read from the front of each record.
             let closed: Vec<(EventId, Few<EventId>)> =
                 if keep_behaviour || sourced.wants(fact!("recent_days_late")) {
