@@ -41,10 +41,11 @@
 //! A third form keeps no records: a **loose** archive
 //! ([`Archive::loose`], the archive of
 //! [`CustomerAccount::transient`](crate::CustomerAccount::transient)) holds
-//! the closed items as values, in a [`SharedMap`] per kind. Freezing an
-//! item is then a map insertion (no encoding), for an account folded once
-//! and dropped, where the records' memory would buy nothing. It answers
-//! every query as the records do and clones in O(1) too.
+//! the closed items as values, in a map per kind. Freezing an item is then
+//! a map insertion (no encoding), for an account folded once and dropped,
+//! where the records' memory would buy nothing. It answers every query as
+//! the records do and clones in O(1) too (a map is copied at its first
+//! change after a clone).
 //!
 //! # Invariants
 //!
@@ -57,6 +58,7 @@
 
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -89,9 +91,9 @@ pub(crate) trait Freeze: Sized + Clone + 'static {
     /// Reads what [`put_fields`](Self::put_fields) wrote, for `id`.
     fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault>;
     /// Its items in a loose archive.
-    fn loose(loose: &Loose) -> &SharedMap<Self::Id, Self>;
+    fn loose(loose: &Loose) -> &BTreeMap<Self::Id, Self>;
     /// Its items in a loose archive, to change.
-    fn loose_mut(loose: &mut Loose) -> &mut SharedMap<Self::Id, Self>;
+    fn loose_mut(loose: &mut Loose) -> &mut BTreeMap<Self::Id, Self>;
 }
 
 /// Encodes `item` as a record: `[id length][kind][id][fields…]`.
@@ -314,12 +316,14 @@ enum Form {
     Loose(Box<Loose>),
 }
 
-/// Closed items kept as values, by kind and id: a loose archive.
+/// Closed items kept as values, by kind and id: a loose archive. Each map
+/// is shared by the clones of the archive and copied at its first change
+/// after a clone (an account folded once is not cloned).
 #[derive(Clone, Default)]
 pub(crate) struct Loose {
-    orders: SharedMap<OrderId, Order>,
-    receivables: SharedMap<ReceivableId, Receivable>,
-    payments: SharedMap<PaymentId, Payment>,
+    orders: Arc<BTreeMap<OrderId, Order>>,
+    receivables: Arc<BTreeMap<ReceivableId, Receivable>>,
+    payments: Arc<BTreeMap<PaymentId, Payment>>,
 }
 
 impl Default for Archive {
@@ -477,9 +481,8 @@ impl Archive {
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
         if let Form::Loose(loose) = &mut self.0 {
             // Found first, as below.
-            let items = V::loose_mut(loose);
-            return if items.contains_key(id) {
-                items.remove(id)
+            return if V::loose(loose).contains_key(id) {
+                V::loose_mut(loose).remove(id)
             } else {
                 None
             };
@@ -752,11 +755,11 @@ macro_rules! freeze {
                     $($field: r.read()?,)*
                 })
             }
-            fn loose(loose: &Loose) -> &SharedMap<$id, Self> {
+            fn loose(loose: &Loose) -> &BTreeMap<$id, Self> {
                 &loose.$loose
             }
-            fn loose_mut(loose: &mut Loose) -> &mut SharedMap<$id, Self> {
-                &mut loose.$loose
+            fn loose_mut(loose: &mut Loose) -> &mut BTreeMap<$id, Self> {
+                Arc::make_mut(&mut loose.$loose)
             }
         }
     )*};
