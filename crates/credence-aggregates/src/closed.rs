@@ -38,27 +38,26 @@
 //! Both clone in O(1), sharing every record, which is what the as-of
 //! index's snapshots need.
 //!
-//! A third form keeps no records: a **loose** archive
-//! ([`Archive::loose`], the archive of
-//! [`CustomerAccount::transient`](crate::CustomerAccount::transient)) holds
-//! the closed items as values, in a map per kind. Freezing an item is then
-//! a map insertion (no encoding), for an account folded once and dropped,
-//! where the records' memory would buy nothing. It answers every query as
-//! the records do and clones in O(1) too (a map is copied at its first
-//! change after a clone).
+//! A third form keeps nothing: a **loose** archive ([`Archive::loose`],
+//! the archive of
+//! [`CustomerAccount::transient`](crate::CustomerAccount::transient))
+//! leaves closed items as values in the account's maps, beside the open
+//! ones, for an account folded once and dropped, where the records' memory
+//! would buy nothing and closing an item costs nothing. Such an account
+//! tells open items from closed ones by their state.
 //!
 //! # Invariants
 //!
 //! * An item is in the archive exactly when it is closed (see
 //!   [`Freeze::is_closed`]); the account's maps hold the others. An id is
-//!   never in both ([`Archive::place`], [`Archive::modify`]).
+//!   never in both ([`Archive::place`], [`Archive::modify`]). A loose
+//!   archive is always empty: the maps hold every item.
 //! * Equal items give equal records (the encoding is a function of the
 //!   value); archives are equal when their items are, whatever their form
-//!   (loose too) or the scale of their decimals.
+//!   or the scale of their decimals.
 
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -90,10 +89,6 @@ pub(crate) trait Freeze: Sized + Clone + 'static {
     fn put_fields(&self, w: &mut Vec<u8>);
     /// Reads what [`put_fields`](Self::put_fields) wrote, for `id`.
     fn get_fields(id: &str, r: &mut Reader<'_>) -> Result<Self, Fault>;
-    /// Its items in a loose archive.
-    fn loose(loose: &Loose) -> &BTreeMap<Self::Id, Self>;
-    /// Its items in a loose archive, to change.
-    fn loose_mut(loose: &mut Loose) -> &mut BTreeMap<Self::Id, Self>;
 }
 
 /// Encodes `item` as a record: `[id length][kind][id][fields…]`.
@@ -312,18 +307,9 @@ enum Form {
     /// `[length u16 LE][record]…`, sorted by key; `None` when empty.
     Packed(Option<Arc<[u8]>>),
     Tree(SharedSet<Record>),
-    /// The items themselves (see [`Archive::loose`]).
-    Loose(Box<Loose>),
-}
-
-/// Closed items kept as values, by kind and id: a loose archive. Each map
-/// is shared by the clones of the archive and copied at its first change
-/// after a clone (an account folded once is not cloned).
-#[derive(Clone, Default)]
-pub(crate) struct Loose {
-    orders: Arc<BTreeMap<OrderId, Order>>,
-    receivables: Arc<BTreeMap<ReceivableId, Receivable>>,
-    payments: Arc<BTreeMap<PaymentId, Payment>>,
+    /// No records: closed items stay in the account's maps (see
+    /// [`Archive::loose`]).
+    Loose,
 }
 
 impl Default for Archive {
@@ -364,21 +350,27 @@ fn span(block: &[u8], key: &[u8]) -> (usize, usize) {
 }
 
 impl Archive {
-    /// A loose archive: one that keeps its items as values, each in a map
-    /// of its kind, and encodes nothing. It folds faster and takes several
+    /// A loose archive: one that freezes nothing. [`place`](Self::place)
+    /// and [`modify`](Self::modify) leave closed items as values in the
+    /// account's map of their kind, beside the open ones; the archive
+    /// itself stays empty. The account folds faster and takes several
     /// times the memory: for an account folded once and dropped (see
-    /// [`CustomerAccount::transient`](crate::CustomerAccount::transient)).
-    /// It answers every query as an archive of records does, and equals
-    /// one with the same items.
+    /// [`CustomerAccount::transient`](crate::CustomerAccount::transient)),
+    /// whose queries tell open items from closed ones by their state.
     pub(crate) fn loose() -> Self {
-        Self(Form::Loose(Box::default()))
+        Self(Form::Loose)
+    }
+
+    /// True for a [loose](Self::loose) archive.
+    pub(crate) fn is_loose(&self) -> bool {
+        matches!(self.0, Form::Loose)
     }
 
     /// Every record, sorted by key (none in a loose archive, which has
     /// items instead).
     fn records(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
         match &self.0 {
-            Form::Packed(None) | Form::Loose(_) => Box::new(std::iter::empty()),
+            Form::Packed(None) | Form::Loose => Box::new(std::iter::empty()),
             Form::Packed(Some(block)) => Box::new(packed(block)),
             Form::Tree(set) => Box::new(set.iter().map(|r| &*r.block)),
         }
@@ -393,15 +385,16 @@ impl Archive {
                 (start < end).then(|| &block[start + LEN..end])
             }
             Form::Tree(set) => set.get_by(key.probe()).map(|r| &*r.block),
-            Form::Loose(_) => None,
+            Form::Loose => None,
         }
     }
 
-    /// Freezes `item`, replacing a record with its id.
-    pub(crate) fn freeze<V: Freeze>(&mut self, item: V) {
+    /// Freezes `item`, closed, replacing a record with its id; a loose
+    /// archive puts it back in `open`, the map of its kind.
+    fn freeze<V: Freeze>(&mut self, open: &mut SharedMap<V::Id, V>, item: V) {
         let block = match &mut self.0 {
-            Form::Loose(loose) => {
-                V::loose_mut(loose).insert(item.id().clone(), item);
+            Form::Loose => {
+                open.insert(item.id().clone(), item);
                 return;
             }
             Form::Tree(set) => {
@@ -447,17 +440,11 @@ impl Archive {
 
     /// True when a closed item of kind `V` has this id.
     pub(crate) fn contains<V: Freeze>(&self, id: &V::Id) -> bool {
-        if let Form::Loose(loose) = &self.0 {
-            return V::loose(loose).contains_key(id);
-        }
         Key::of::<V>(id).is_some_and(|key| self.record(&key).is_some())
     }
 
     /// The closed item of kind `V` with this id.
     pub(crate) fn get<V: Freeze>(&self, id: &V::Id) -> Option<V> {
-        if let Form::Loose(loose) = &self.0 {
-            return V::loose(loose).get(id).cloned();
-        }
         self.record(&Key::of::<V>(id)?).map(decode)
     }
 
@@ -465,12 +452,6 @@ impl Archive {
     /// it and those of the payments that paid it, read from the front of
     /// its record without decoding the rest.
     pub(crate) fn receivable_sources(&self, id: &ReceivableId) -> Option<(EventId, Few<EventId>)> {
-        if let Form::Loose(loose) = &self.0 {
-            return loose
-                .receivables
-                .get(id)
-                .map(|r| (r.source, r.paid_by.clone()));
-        }
         let record = self.record(&Key::of::<Receivable>(id)?)?;
         let mut r = Reader::new(fields(record));
         let sources = EventId::get(&mut r).and_then(|source| Ok((source, Few::get(&mut r)?)));
@@ -479,14 +460,6 @@ impl Archive {
 
     /// Removes the closed item of kind `V` with this id and returns it.
     pub(crate) fn take<V: Freeze>(&mut self, id: &V::Id) -> Option<V> {
-        if let Form::Loose(loose) = &mut self.0 {
-            // Found first, as below.
-            return if V::loose(loose).contains_key(id) {
-                V::loose_mut(loose).remove(id)
-            } else {
-                None
-            };
-        }
         let key = Key::of::<V>(id)?;
         match &mut self.0 {
             Form::Tree(set) => {
@@ -509,16 +482,13 @@ impl Archive {
                 *block = (!rest.is_empty()).then_some(rest);
                 Some(item)
             }
-            Form::Loose(_) => unreachable!("a loose archive answered above"),
+            Form::Loose => None,
         }
     }
 
     /// How many closed items of kind `V` there are (without decoding
     /// them).
     pub(crate) fn count<V: Freeze>(&self) -> usize {
-        if let Form::Loose(loose) = &self.0 {
-            return V::loose(loose).len();
-        }
         self.records().filter(|r| key(r)[0] == V::KIND).count()
     }
 
@@ -526,12 +496,11 @@ impl Archive {
     pub(crate) fn iter<V: Freeze>(&self) -> Box<dyn Iterator<Item = V> + '_> {
         let (low, high) = ([V::KIND], [V::KIND + 1]);
         match &self.0 {
-            Form::Loose(loose) => Box::new(V::loose(loose).values().cloned()),
             Form::Tree(set) => Box::new(
                 set.range::<[u8], _>((Bound::Included(&low[..]), Bound::Excluded(&high[..])))
                     .map(|r| decode(&r.block)),
             ),
-            Form::Packed(_) => Box::new(
+            Form::Packed(_) | Form::Loose => Box::new(
                 self.records()
                     .skip_while(|r| key(r)[0] < V::KIND)
                     .take_while(|r| key(r)[0] == V::KIND)
@@ -550,11 +519,14 @@ impl Archive {
     /// closed, in `open` otherwise; an item with its id on the other side
     /// is dropped (an id is never in both).
     pub(crate) fn place<V: Freeze>(&mut self, open: &mut SharedMap<V::Id, V>, item: V) {
-        if item.is_closed() {
+        if self.is_loose() {
+            // Open or closed, it stays in `open`.
+            open.insert(item.id().clone(), item);
+        } else if item.is_closed() {
             if open.contains_key(item.id()) {
                 open.remove(item.id());
             }
-            self.freeze(item);
+            self.freeze(open, item);
         } else {
             self.take::<V>(item.id());
             open.insert(item.id().clone(), item);
@@ -572,9 +544,9 @@ impl Archive {
     ) -> Option<R> {
         if let Some(item) = open.get_mut(id) {
             let result = change(item);
-            if item.is_closed() {
+            if item.is_closed() && !self.is_loose() {
                 if let Some(item) = open.remove(id) {
-                    self.freeze(item);
+                    self.freeze(open, item);
                 }
             }
             return Some(result);
@@ -624,12 +596,6 @@ impl PartialEq for Archive {
         };
         if same_block {
             return true;
-        }
-        if matches!(self.0, Form::Loose(_)) || matches!(other.0, Form::Loose(_)) {
-            // Item by item, decoding the records of the other form.
-            return self.iter::<Order>().eq(other.iter::<Order>())
-                && self.iter::<Receivable>().eq(other.iter::<Receivable>())
-                && self.iter::<Payment>().eq(other.iter::<Payment>());
         }
         let (mut a, mut b) = (self.records(), other.records());
         loop {
@@ -730,7 +696,7 @@ fn id_of<I: for<'a> TryFrom<&'a str, Error = credence_events::IdError>>(
 /// The [`Freeze`] impls: kind byte, name, id type, when the item is
 /// closed, and its fields but the id, in the order they are written.
 macro_rules! freeze {
-    ($($ty:ident { kind: $kind:literal, name: $name:literal, id: $id:ident, loose: $loose:ident, closed: |$it:ident| $closed:expr, fields: [$($field:ident),* $(,)?] })*) => {$(
+    ($($ty:ident { kind: $kind:literal, name: $name:literal, id: $id:ident, closed: |$it:ident| $closed:expr, fields: [$($field:ident),* $(,)?] })*) => {$(
         impl Freeze for $ty {
             const KIND: u8 = $kind;
             const NAME: &'static str = $name;
@@ -755,19 +721,13 @@ macro_rules! freeze {
                     $($field: r.read()?,)*
                 })
             }
-            fn loose(loose: &Loose) -> &BTreeMap<$id, Self> {
-                &loose.$loose
-            }
-            fn loose_mut(loose: &mut Loose) -> &mut BTreeMap<$id, Self> {
-                Arc::make_mut(&mut loose.$loose)
-            }
         }
     )*};
 }
 
 freeze! {
     Order {
-        kind: 0, name: "order", id: OrderId, loose: orders,
+        kind: 0, name: "order", id: OrderId,
         closed: |o| o.status != OrderStatus::Open,
         fields: [
             lines, requested_delivery, urgency, discount, status, verdict, fulfilment, source,
@@ -775,7 +735,7 @@ freeze! {
         ]
     }
     Receivable {
-        kind: 1, name: "receivable", id: ReceivableId, loose: receivables,
+        kind: 1, name: "receivable", id: ReceivableId,
         closed: |r| !r.is_open(),
         // `source` and `paid_by` first: payment behaviour reads them alone
         // (`Archive::receivable_sources`).
@@ -785,7 +745,7 @@ freeze! {
         ]
     }
     Payment {
-        kind: 2, name: "payment", id: PaymentId, loose: payments,
+        kind: 2, name: "payment", id: PaymentId,
         closed: |p| p.credit_left <= Decimal::ZERO,
         fields: [amount, method, received_on, allocations, credit_left, reversed, source]
     }
@@ -816,9 +776,9 @@ mod tests {
     impl Item {
         fn freeze(&self, archive: &mut Archive) {
             match self {
-                Item::Order(o) => archive.freeze(o.clone()),
-                Item::Receivable(r) => archive.freeze(r.clone()),
-                Item::Payment(p) => archive.freeze(p.clone()),
+                Item::Order(o) => archive.freeze(&mut SharedMap::new(), o.clone()),
+                Item::Receivable(r) => archive.freeze(&mut SharedMap::new(), r.clone()),
+                Item::Payment(p) => archive.freeze(&mut SharedMap::new(), p.clone()),
             }
         }
     }
@@ -934,17 +894,12 @@ mod tests {
             prop_assert_eq!(found.as_ref(), Some(item));
         }
         // The same items frozen afresh in reverse order, into a packed or a
-        // tree archive alike, or a loose one, make an equal archive.
+        // tree archive alike, make an equal archive.
         let mut again = Archive::default();
-        let mut loose = Archive::loose();
         for item in model.values().rev() {
             item.freeze(&mut again);
-            item.freeze(&mut loose);
         }
         prop_assert_eq!(archive, &again);
-        prop_assert_eq!(archive, &loose);
-        prop_assert_eq!(&again, &loose);
-        prop_assert_eq!(&loose, &again);
         let bytes: usize = again.records().map(|r| r.len() + LEN).sum();
         prop_assert_eq!(
             again.is_packed(),
@@ -984,15 +939,12 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
-        /// The archive behaves as a map from (kind, id) to item, in every
-        /// form (a loose one too) and across the change of form, and a
-        /// clone never sees later changes.
+        /// The archive behaves as a map from (kind, id) to item, in either
+        /// form and across the change of form, and a clone never sees
+        /// later changes.
         #[test]
-        fn an_archive_behaves_like_a_map(
-            ops in proptest::collection::vec(op(), 1..160),
-            loose in any::<bool>(),
-        ) {
-            let mut archive = if loose { Archive::loose() } else { Archive::default() };
+        fn an_archive_behaves_like_a_map(ops in proptest::collection::vec(op(), 1..160)) {
+            let mut archive = Archive::default();
             let mut model = Model::new();
             let mut snapshots = Vec::new();
             for op in ops {
@@ -1124,18 +1076,48 @@ mod tests {
         let Item::Payment(mut payment) = item(2, "P-1", 4, "") else {
             unreachable!()
         };
-        let (mut a, mut b, mut loose) = (Archive::default(), Archive::default(), Archive::loose());
+        let (mut a, mut b) = (Archive::default(), Archive::default());
+        let mut open = SharedMap::new();
         payment.amount = money(20, 1);
-        a.freeze(payment.clone());
+        a.freeze(&mut open, payment.clone());
         payment.amount = money(200, 2);
-        b.freeze(payment.clone());
-        loose.freeze(payment.clone());
+        b.freeze(&mut open, payment.clone());
         assert_ne!(a.records().next(), b.records().next(), "different bytes");
         assert_eq!(a, b);
-        assert_eq!(a, loose);
         payment.amount = money(201, 2);
-        b.freeze(payment.clone());
+        b.freeze(&mut open, payment.clone());
         assert_ne!(a, b);
-        assert_ne!(loose, b);
+    }
+
+    #[test]
+    fn a_loose_archive_leaves_closed_items_in_the_map() {
+        let Item::Payment(payment) = item(2, "P-1", 4, "") else {
+            unreachable!()
+        };
+        assert!(payment.is_closed());
+        let mut archive = Archive::loose();
+        let mut open = SharedMap::new();
+        archive.place(&mut open, payment.clone());
+        assert_eq!(open.get(&payment.id), Some(&payment));
+        assert!(!archive.contains::<Payment>(&payment.id));
+        assert_eq!(archive.count::<Payment>(), 0);
+        // Changed in the map, closed or not; the archive stays empty.
+        let credit = archive.modify(&mut open, &payment.id, |p| {
+            p.credit_left = money(5, 0);
+            p.is_closed()
+        });
+        assert_eq!(credit, Some(false));
+        let closed = archive.modify(&mut open, &payment.id, |p| {
+            p.credit_left = Decimal::ZERO;
+            p.is_closed()
+        });
+        assert_eq!(closed, Some(true));
+        assert_eq!(open.len(), 1);
+        assert_eq!(archive, Archive::default());
+        assert_eq!(archive.take::<Payment>(&payment.id), None);
+        assert_eq!(
+            open.get(&payment.id).map(|p| p.credit_left),
+            Some(Decimal::ZERO)
+        );
     }
 }
