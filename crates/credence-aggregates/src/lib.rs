@@ -20,7 +20,10 @@
 //! as-of snapshots are cheap to keep. Closed items (delivered orders, paid
 //! receivables, spent payments) are frozen into compact byte records apart
 //! from the open ones, so what a command reads stays as small as the
-//! customer's open business.
+//! customer's open business. An account folded once and dropped (an audit,
+//! a what-if) can skip that work: [`CustomerAccount::transient`] keeps its
+//! closed items as values beside the open ones, and is in every other way
+//! the same account.
 //!
 //! # Payment allocation
 //!
