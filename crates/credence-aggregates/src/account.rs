@@ -837,6 +837,17 @@ impl CustomerAccount {
     /// In every other way (queries, decisions, equality, snapshots) it is
     /// the account [`new`](Self::new) folds. Accounts kept for long (a
     /// service's cache) should be [`new`](Self::new) ones.
+    ///
+    /// ```
+    /// use credence_aggregates::CustomerAccount;
+    /// # let history: Vec<credence_events::EventEnvelope> = Vec::new();
+    /// // An audit folds each customer's stream once, reads, and drops it.
+    /// let mut account = CustomerAccount::transient();
+    /// for envelope in &history {
+    ///     account.apply(envelope);
+    /// }
+    /// assert_eq!(account, CustomerAccount::from_history(&history));
+    /// ```
     pub fn transient() -> Self {
         Self {
             closed: Archive::loose(),
