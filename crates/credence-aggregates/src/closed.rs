@@ -516,11 +516,12 @@ impl Archive {
     }
 
     /// Puts `item` where its state says it belongs: frozen here when
-    /// closed, in `open` otherwise; an item with its id on the other side
-    /// is dropped (an id is never in both).
+    /// closed (a loose archive leaves it in `open`), in `open` otherwise;
+    /// an item with its id on the other side is dropped (an id is never in
+    /// both).
     pub(crate) fn place<V: Freeze>(&mut self, open: &mut SharedMap<V::Id, V>, item: V) {
         if self.is_loose() {
-            // Open or closed, it stays in `open`.
+            // Open or closed, it stays in `open` (nothing to take back).
             open.insert(item.id().clone(), item);
         } else if item.is_closed() {
             if open.contains_key(item.id()) {
@@ -544,6 +545,7 @@ impl Archive {
     ) -> Option<R> {
         if let Some(item) = open.get_mut(id) {
             let result = change(item);
+            // A loose archive would only put it back.
             if item.is_closed() && !self.is_loose() {
                 if let Some(item) = open.remove(id) {
                     self.freeze(open, item);

@@ -181,20 +181,11 @@ pub struct Policy {
     /// For each document rule, in order, the facts whose sources its trace
     /// shows (meaningful while `rust_rules` is false).
     rule_sources: Vec<FactSet>,
-    /// For each rule, in order, what decides whether it fires: what
+    /// For each rule, in order, the document rule it is (the same `Arc`
+    /// as in `rules`), `None` for a Rust rule: whose conditions
     /// [`Policy::same_conditions`] compares.
-    firing: Vec<Firing>,
+    document_rules: Vec<Option<Arc<ParsedRule>>>,
     document: Value,
-}
-
-/// What decides whether a rule fires, as far as its policy can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Firing {
-    /// A document rule: its condition (`None` for the catch-all), which
-    /// reads facts' values alone.
-    Document(Option<Condition>),
-    /// A Rust rule: its own code.
-    Rust,
 }
 
 struct Header {
@@ -437,7 +428,7 @@ impl Policy {
         }
         let mut rules: Vec<Arc<dyn Rule>> = Vec::new();
         let mut rule_sources = Vec::new();
-        let mut firing = Vec::new();
+        let mut document_rules = Vec::new();
         let mut ids = BTreeSet::new();
         let last = rules_value.len() - 1;
         for (i, rule) in rules_value.iter().enumerate() {
@@ -505,8 +496,9 @@ impl Policy {
                     .as_ref()
                     .map_or(FactSet::NONE, |c| c.sources_wanted(FactSet::NONE)),
             );
-            firing.push(Firing::Document(rule.rule.when.clone()));
-            rules.push(Arc::new(rule));
+            let rule = Arc::new(rule);
+            document_rules.push(Some(rule.clone()));
+            rules.push(rule);
         }
         let mut policy = Policy {
             reference: PolicyRef {
@@ -521,7 +513,7 @@ impl Policy {
             providers,
             rust_rules: false,
             rule_sources,
-            firing,
+            document_rules,
             document,
         };
         policy.rehash();
@@ -577,7 +569,7 @@ impl Policy {
         check_outcome(rule.outcome(), &format!("{path}.then"))?;
         self.rules.insert(index, rule);
         self.rule_sources.insert(index, FactSet::ALL);
-        self.firing.insert(index, Firing::Rust);
+        self.document_rules.insert(index, None);
         self.rust_rules = true;
         self.rehash();
         Ok(self)
@@ -715,11 +707,13 @@ impl Policy {
     pub(crate) fn same_conditions(&self, other: &Policy) -> usize {
         self.rules
             .iter()
-            .zip(&self.firing)
-            .zip(other.rules.iter().zip(&other.firing))
-            .take_while(|((a, fa), (b, fb))| {
+            .zip(&self.document_rules)
+            .zip(other.rules.iter().zip(&other.document_rules))
+            .take_while(|((a, da), (b, db))| {
+                // A document rule's condition reads facts' values alone
+                // (`None` for the catch-all).
                 Arc::ptr_eq(a, b)
-                    || matches!((fa, fb), (Firing::Document(x), Firing::Document(y)) if x == y)
+                    || matches!((da, db), (Some(x), Some(y)) if x.rule.when == y.rule.when)
             })
             .count()
     }
